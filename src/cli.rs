@@ -1,0 +1,175 @@
+//! The command line: `serve` (default), `migrate`, `user create|set-roles|delete`,
+//! `config check`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+
+use crate::app::{build_ctx, App};
+use crate::config::{parse_roles, Config, Overrides};
+use crate::domain::Roles;
+use crate::error::AppError;
+use crate::service::{accounts, Client};
+
+#[derive(Parser)]
+#[command(name = "latchkey", version, about = "Authentication server for single-page apps")]
+pub struct Cli {
+    /// Configuration file [default: ./latchkey.toml when it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Public URL of this server, e.g. https://auth.example.com
+    #[arg(long, global = true, value_name = "URL")]
+    public_url: Option<String>,
+    /// sqlite://FILE or postgres://…
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web app (the default)
+    Serve,
+    /// Apply database migrations and exit
+    Migrate,
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input (one line)
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Give the account the admin role
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Replace an account's roles (`user` is always kept)
+    SetRoles {
+        #[arg(long)]
+        username: String,
+        #[arg(value_name = "ROLE")]
+        roles: Vec<String>,
+    },
+    /// Delete an account with its sessions
+    Delete {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print it, secrets masked
+    Check,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = Overrides { listen: cli.listen, public_url: cli.public_url, database_url: cli.database_url };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let url = crate::config::mask_url_password(&config.database_url);
+            build_ctx(config).await?.store.close().await;
+            println!("migrations applied to {url}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config.to_masked_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::User(command) => user(config, command).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    crate::telemetry::init(config.log.format);
+    let public_url = config.public_url.clone();
+    let app = App::build(config).await?;
+    println!("latchkey listening on {public_url} (port {})", app.port());
+    app.run_until_stopped().await
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let ctx = build_ctx(config).await?;
+    let client = Client::local();
+    let result = match command {
+        UserCommand::Create { username, email, admin } => {
+            let password = read_password()?;
+            let user =
+                accounts::create_user(&ctx, &username, email.as_deref(), &password, admin).await.map_err(explain)?;
+            println!("created user {} (id {}, roles {})", user.username, user.id, user.roles.names().join(", "));
+            Ok(())
+        }
+        UserCommand::SetRoles { username, roles } => {
+            let roles = Roles::new(parse_roles(&roles).map_err(anyhow::Error::msg)?);
+            let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
+            let user = accounts::set_roles(&ctx, id, roles, None, &client).await.map_err(explain)?;
+            println!("{} now has roles {}", user.username, user.roles.names().join(", "));
+            Ok(())
+        }
+        UserCommand::Delete { username } => {
+            let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
+            accounts::delete_user(&ctx, id, None, &client).await.map_err(explain)?;
+            println!("deleted user {username}");
+            Ok(())
+        }
+    };
+    ctx.store.close().await;
+    result
+}
+
+/// One line from standard input; without echo when it is a terminal.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Repeat password: ")?;
+        if first != again {
+            bail!("the passwords do not match");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let _ = std::io::stdout().flush();
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn explain_user(e: AppError, username: &str) -> anyhow::Error {
+    match e {
+        AppError::NotFound => anyhow::anyhow!("no user named {username:?}"),
+        other => explain(other),
+    }
+}
+
+/// A service error as an operator should read it.
+fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Validation(fields) => {
+            let list: Vec<String> = fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            anyhow::anyhow!("invalid: {}", list.join("; "))
+        }
+        AppError::UsernameTaken => anyhow::anyhow!("that username is taken"),
+        AppError::EmailTaken => anyhow::anyhow!("that email address is already in use"),
+        AppError::LastAdmin => anyhow::anyhow!("refused: that would leave no admin"),
+        AppError::NotFound => anyhow::anyhow!("no such user"),
+        AppError::Internal(cause) => cause,
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,6 @@
+//! Password hashing, secret tokens and the bundled common-password list.
+
+pub mod common_passwords;
+pub mod hasher;
+pub mod password;
+pub mod token;

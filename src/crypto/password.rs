@@ -1,0 +1,187 @@
+//! Password hashes: argon2id (PHC strings) by default, bcrypt selectable. Any stored hash
+//! verifies whatever the configured algorithm; one with other parameters is re-hashed on
+//! the next successful login. Foreign hashes costlier than the caps below are refused so
+//! an imported hash cannot exhaust CPU or memory.
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+
+use crate::config::PasswordAlgorithm;
+
+pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+pub const ARGON2_ITERATIONS: u32 = 2;
+pub const ARGON2_LANES: u32 = 1;
+pub const BCRYPT_COST: u32 = 12;
+
+const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_ARGON2_ITERATIONS: u32 = 16;
+const MAX_ARGON2_LANES: u32 = 8;
+const MAX_BCRYPT_COST: u32 = 15;
+/// bcrypt reads at most 72 bytes; longer passwords are refused rather than truncated.
+pub const BCRYPT_MAX_BYTES: usize = 72;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HashError {
+    #[error("the stored hash is not a format latchkey reads")]
+    UnknownFormat,
+    #[error("the stored hash's parameters exceed latchkey's caps")]
+    TooCostly,
+    #[error("the password is longer than bcrypt's 72 bytes")]
+    TooLongForBcrypt,
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed")]
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// Right password; `rehash` when the stored hash is not in the configured form.
+    Match {
+        rehash: bool,
+    },
+    Mismatch,
+}
+
+pub fn hash(algorithm: PasswordAlgorithm, password: &str) -> Result<String, HashError> {
+    match algorithm {
+        PasswordAlgorithm::Argon2id => {
+            let mut salt = [0u8; 16];
+            OsRng.try_fill_bytes(&mut salt).map_err(|_| HashError::Failed)?;
+            let salt = SaltString::encode_b64(&salt).map_err(|_| HashError::Failed)?;
+            argon2(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES)?
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|_| HashError::Failed)
+        }
+        PasswordAlgorithm::Bcrypt => {
+            if password.len() > BCRYPT_MAX_BYTES {
+                return Err(HashError::TooLongForBcrypt);
+            }
+            // Checked above: at most 72 bytes, so only bcrypt's NUL terminator can be cut.
+            bcrypt::hash(password, BCRYPT_COST).map_err(|_| HashError::Failed)
+        }
+    }
+}
+
+pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Result<Verified, HashError> {
+    if is_bcrypt(stored) {
+        let cost = bcrypt_cost(stored).ok_or(HashError::UnknownFormat)?;
+        if cost > MAX_BCRYPT_COST {
+            return Err(HashError::TooCostly);
+        }
+        if password.len() > BCRYPT_MAX_BYTES {
+            return Ok(Verified::Mismatch);
+        }
+        return match bcrypt::verify(password, stored) {
+            Ok(true) => Ok(Verified::Match { rehash: algorithm != PasswordAlgorithm::Bcrypt || cost < BCRYPT_COST }),
+            Ok(false) => Ok(Verified::Mismatch),
+            Err(_) => Err(HashError::UnknownFormat),
+        };
+    }
+    let parsed = PasswordHash::new(stored).map_err(|_| HashError::UnknownFormat)?;
+    if parsed.algorithm != argon2::ARGON2ID_IDENT
+        && parsed.algorithm != argon2::ARGON2I_IDENT
+        && parsed.algorithm != argon2::ARGON2D_IDENT
+    {
+        return Err(HashError::UnknownFormat);
+    }
+    let params = Params::try_from(&parsed).map_err(|_| HashError::UnknownFormat)?;
+    if params.m_cost() > MAX_ARGON2_MEMORY_KIB
+        || params.t_cost() > MAX_ARGON2_ITERATIONS
+        || params.p_cost() > MAX_ARGON2_LANES
+    {
+        return Err(HashError::TooCostly);
+    }
+    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => Ok(Verified::Match {
+            rehash: algorithm != PasswordAlgorithm::Argon2id
+                || parsed.algorithm != argon2::ARGON2ID_IDENT
+                || parsed.version != Some(Version::V0x13.into())
+                || (params.m_cost(), params.t_cost(), params.p_cost())
+                    != (ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES),
+        }),
+        Err(password_hash::Error::Password) => Ok(Verified::Mismatch),
+        Err(_) => Err(HashError::UnknownFormat),
+    }
+}
+
+fn argon2(m: u32, t: u32, p: u32) -> Result<Argon2<'static>, HashError> {
+    let params = Params::new(m, t, p, None).map_err(|_| HashError::Failed)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| stored.starts_with(p))
+}
+
+fn bcrypt_cost(stored: &str) -> Option<u32> {
+    stored.get(4..6)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PasswordAlgorithm::*;
+
+    /// Made by Python's `bcrypt` 5.0: `bcrypt.hashpw(b"correct horse battery", bcrypt.gensalt(12))`.
+    pub const PYTHON_BCRYPT_12: &str = "$2b$12$.wIQ.XNLoyzccq1veD.w7uFPe7V0cEb.5wi5nQqQM7X8jURFp9dAe";
+
+    #[test]
+    fn a_hash_made_by_python_bcrypt_verifies() {
+        assert_eq!(verify(Bcrypt, "correct horse battery", PYTHON_BCRYPT_12), Ok(Verified::Match { rehash: false }));
+        assert_eq!(verify(Argon2id, "correct horse battery", PYTHON_BCRYPT_12), Ok(Verified::Match { rehash: true }));
+        assert_eq!(verify(Bcrypt, "correct horse batterz", PYTHON_BCRYPT_12), Ok(Verified::Mismatch));
+    }
+
+    #[test]
+    fn argon2id_round_trip_with_the_configured_parameters() {
+        let h = hash(Argon2id, "correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert_eq!(verify(Argon2id, "correct horse battery", &h), Ok(Verified::Match { rehash: false }));
+        assert_eq!(verify(Argon2id, "wrong horse battery", &h), Ok(Verified::Mismatch));
+        assert_eq!(verify(Bcrypt, "correct horse battery", &h), Ok(Verified::Match { rehash: true }));
+    }
+
+    #[test]
+    fn bcrypt_round_trip_and_upgrade() {
+        let h = hash(Bcrypt, "correct horse battery").unwrap();
+        assert!(h.starts_with("$2b$12$"), "{h}");
+        assert_eq!(verify(Bcrypt, "correct horse battery", &h), Ok(Verified::Match { rehash: false }));
+        assert_eq!(verify(Argon2id, "correct horse battery", &h), Ok(Verified::Match { rehash: true }));
+        assert_eq!(verify(Bcrypt, "wrong", &h), Ok(Verified::Mismatch));
+    }
+
+    #[test]
+    fn bcrypt_never_truncates() {
+        let long = "a".repeat(80);
+        assert_eq!(hash(Bcrypt, &long), Err(HashError::TooLongForBcrypt));
+        let h = hash(Bcrypt, &"a".repeat(72)).unwrap();
+        assert_eq!(verify(Bcrypt, &long, &h), Ok(Verified::Mismatch), "the first 72 bytes alone must not match");
+    }
+
+    #[test]
+    fn weak_argon2_parameters_are_upgraded() {
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let weak = argon2(4096, 1, 1).unwrap().hash_password(b"correct horse battery", &salt).unwrap().to_string();
+        assert_eq!(verify(Argon2id, "correct horse battery", &weak), Ok(Verified::Match { rehash: true }));
+    }
+
+    #[test]
+    fn costly_or_unknown_foreign_hashes_are_refused() {
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let greedy = PasswordHash::generate(argon2(8, 1, 1).unwrap(), b"x", &salt)
+            .unwrap()
+            .to_string()
+            .replace("m=8", "m=4000000");
+        assert_eq!(verify(Argon2id, "x", &greedy), Err(HashError::TooCostly));
+        assert_eq!(
+            verify(Argon2id, "x", "$2b$31$abcdefghijklmnopqrstuuKg7lV6d/1Tn2D3eaRfBDpJ0eqWwPfKa"),
+            Err(HashError::TooCostly)
+        );
+        assert_eq!(verify(Argon2id, "x", "pbkdf2:sha256:600000$salt$abc"), Err(HashError::UnknownFormat));
+        assert_eq!(verify(Argon2id, "x", ""), Err(HashError::UnknownFormat));
+    }
+}

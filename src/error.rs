@@ -1,0 +1,211 @@
+//! `AppError`: API.md's error table, one variant per code, and the one place that
+//! turns an error into a response. Internal causes are logged, never sent.
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::crypto::password::HashError;
+use crate::store::{Constraint, StoreError};
+
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("invalid credentials")]
+    InvalidCredentials { fields: Option<FieldErrors> },
+    #[error("token expired")]
+    TokenExpired,
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("cross-site request refused")]
+    CsrfRejected,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("last admin")]
+    LastAdmin,
+    #[error("payload too large")]
+    PayloadTooLarge { limit: &'static str },
+    #[error("unsupported media type")]
+    UnsupportedMediaType(&'static str),
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": "invalid_credentials", "message": "Invalid username or password"}))]
+pub struct ErrorBody {
+    /// Stable machine code from API.md's table.
+    pub error: &'static str,
+    /// For people.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldErrors>,
+}
+
+impl AppError {
+    pub fn validation(field: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Validation(BTreeMap::from([(field, message.into())]))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use AppError::*;
+        match self {
+            BadRequest(_) => StatusCode::BAD_REQUEST,
+            Unauthorized | InvalidCredentials { .. } | TokenExpired | InvalidToken => StatusCode::UNAUTHORIZED,
+            Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
+            NotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            UsernameTaken | EmailTaken | LastAdmin => StatusCode::CONFLICT,
+            PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use AppError::*;
+        match self {
+            BadRequest(_) => "bad_request",
+            Unauthorized => "unauthorized",
+            InvalidCredentials { .. } => "invalid_credentials",
+            TokenExpired => "token_expired",
+            InvalidToken => "invalid_token",
+            Forbidden => "forbidden",
+            CsrfRejected => "csrf_rejected",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            UsernameTaken => "username_taken",
+            EmailTaken => "email_taken",
+            LastAdmin => "last_admin",
+            PayloadTooLarge { .. } => "payload_too_large",
+            UnsupportedMediaType(_) => "unsupported_media_type",
+            Validation(_) => "validation_failed",
+            RateLimited { .. } => "rate_limited",
+            Internal(_) => "internal",
+            Unavailable(_) => "unavailable",
+        }
+    }
+
+    fn message(&self) -> String {
+        use AppError::*;
+        match self {
+            BadRequest(m) => m.clone(),
+            Unauthorized => "Authentication required".into(),
+            InvalidCredentials { .. } => "Invalid username or password".into(),
+            TokenExpired => "The access token has expired".into(),
+            InvalidToken => "The token is not valid".into(),
+            Forbidden => "You are not allowed to do this".into(),
+            CsrfRejected => "Cross-site request refused".into(),
+            NotFound => "Not found".into(),
+            MethodNotAllowed => "Method not allowed".into(),
+            UsernameTaken => "That username is taken".into(),
+            EmailTaken => "That email address is already in use".into(),
+            LastAdmin => "The last admin cannot lose the admin role".into(),
+            PayloadTooLarge { limit } => format!("The request body is larger than {limit}"),
+            UnsupportedMediaType(m) => (*m).into(),
+            Validation(_) => "Some fields are not valid".into(),
+            RateLimited { retry_after_secs } => format!("Too many attempts; try again in {retry_after_secs} seconds"),
+            Internal(_) => "Internal error".into(),
+            Unavailable(_) => "The service is temporarily unavailable; try again later".into(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            AppError::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
+            AppError::Unavailable(cause) => tracing::warn!(error = %cause, "service unavailable"),
+            _ => {}
+        }
+        let fields = match &self {
+            AppError::Validation(f) => Some(f.clone()),
+            AppError::InvalidCredentials { fields } => fields.clone(),
+            _ => None,
+        };
+        let body = ErrorBody { error: self.code(), message: self.message(), fields };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            AppError::TokenExpired | AppError::InvalidToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            AppError::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Conflict(Constraint::Username) => AppError::UsernameTaken,
+            StoreError::Conflict(Constraint::Email) => AppError::EmailTaken,
+            StoreError::Unavailable(cause) => AppError::Unavailable(cause.to_string()),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> AppError {
+        match e {
+            HashError::Busy => AppError::Unavailable("password hashing queue is full".into()),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_say_nothing_more() {
+        let response =
+            AppError::Internal(anyhow::anyhow!("SELECT * FROM secret_table failed at /src/x.rs")).into_response();
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"error":"internal","message":"Internal error"}"#);
+    }
+
+    #[test]
+    fn rate_limits_carry_retry_after() {
+        let response = AppError::RateLimited { retry_after_secs: 42 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+}

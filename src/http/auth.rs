@@ -1,0 +1,114 @@
+//! API.md "Cookie sessions": signup, login, check_session, logout, me.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{CurrentUser, Json};
+use crate::app::AppState;
+use crate::domain::User;
+use crate::error::{AppError, ErrorBody};
+use crate::service::accounts::{self, NewAccount};
+use crate::service::{sessions, Client};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/signup", post(signup))
+        .route("/api/login", post(login))
+        .route("/api/check_session", get(check_session))
+        .route("/api/logout", delete(logout))
+        .route("/api/me", get(me))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupRequest {
+    #[schema(example = "ada")]
+    username: Option<String>,
+    #[schema(example = "correct horse battery")]
+    password: Option<String>,
+    /// When sent, must equal `password`.
+    password_confirmation: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// The username or the email address.
+    #[schema(example = "ada")]
+    username: Option<String>,
+    #[schema(example = "correct horse battery")]
+    password: Option<String>,
+}
+
+/// Creates an account and logs it in.
+#[utoipa::path(post, path = "/api/signup", tag = "sessions", request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Signed up; sets the session cookie", body = User),
+        (status = 400, body = ErrorBody), (status = 403, description = "csrf_rejected, or signup disabled", body = ErrorBody),
+        (status = 409, description = "username_taken or email_taken", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn signup(
+    State(state): State<AppState>,
+    client: Client,
+    Json(req): Json<SignupRequest>,
+) -> Result<Response, AppError> {
+    let account = NewAccount {
+        username: req.username.as_deref(),
+        password: req.password.as_deref(),
+        password_confirmation: req.password_confirmation.as_deref(),
+        email: req.email.as_deref(),
+    };
+    let (user, issued) = accounts::signup(&state.ctx, account, &client).await?;
+    Ok((StatusCode::CREATED, [(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+}
+
+/// Logs in with a username (or email) and password; always starts a new session.
+#[utoipa::path(post, path = "/api/login", tag = "sessions", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; sets a new session cookie", body = User),
+        (status = 400, body = ErrorBody), (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, AppError> {
+    let previous = state.cookie.read(&headers);
+    let (user, issued) =
+        accounts::login(&state.ctx, req.username.as_deref(), req.password.as_deref(), previous, &client).await?;
+    Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+}
+
+/// The logged-in user, or 204 when there is none. Never 401: SPAs call it on every load.
+#[utoipa::path(get, path = "/api/check_session", tag = "sessions",
+    responses((status = 200, body = User), (status = 204, description = "Not logged in")))]
+pub async fn check_session(caller: Option<CurrentUser>) -> Response {
+    match caller {
+        Some(caller) => axum::Json(caller.user).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// Ends the session: the cookie is cleared and its value is dead even if replayed.
+#[utoipa::path(delete, path = "/api/logout", tag = "sessions",
+    responses((status = 204, description = "Logged out; cookie cleared"), (status = 403, description = "csrf_rejected", body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, client: Client, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(token) = state.cookie.read(&headers) {
+        sessions::end(&state.ctx, token, &client).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookie.clear())]).into_response())
+}
+
+/// The caller, by session cookie or Bearer token.
+#[utoipa::path(get, path = "/api/me", tag = "sessions", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(caller: CurrentUser) -> axum::Json<User> {
+    axum::Json(caller.user)
+}

@@ -1,0 +1,208 @@
+//! Extractors: JSON with our error bodies, the calling client, and the caller's identity.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::config::{canonical, IpNet};
+use crate::domain::User;
+use crate::error::AppError;
+use crate::service::{sessions, Client};
+
+/// `axum::Json` whose rejections are API.md's: 415 without a JSON content type, 413 over
+/// the body limit, 400 for malformed JSON or wrong field types.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::UnsupportedMediaType("Send the body as JSON with Content-Type: application/json"))
+            }
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge { limit: "1 MiB" })
+            }
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::BadRequest(format!(
+                "The JSON body does not fit: {}",
+                e.body_text().rsplit(": ").next().unwrap_or("wrong field types")
+            ))),
+            Err(JsonRejection::JsonSyntaxError(_)) => Err(AppError::BadRequest("The body is not valid JSON".into())),
+            Err(_) => Err(AppError::BadRequest("The request body could not be read".into())),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client
+where
+    AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let state = AppState::from_ref(state);
+        Ok(client_of(parts, &state.trusted_proxies))
+    }
+}
+
+use axum::extract::FromRef;
+
+/// The client's address (API.md "Throttling": the socket peer, or the last untrusted hop
+/// of `X-Forwarded-For` when the peer is a trusted proxy) and its user agent.
+pub fn client_of(parts: &Parts, trusted: &[IpNet]) -> Client {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| canonical(ci.0.ip()))
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| sessions::truncate(ua, 512).to_string());
+    Client { ip: forwarded_client(peer, &parts.headers, trusted), user_agent }
+}
+
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    // Right to left: each trusted hop vouches for the one before it.
+    let hops: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(canonical(ip)) => client = canonical(ip),
+            Ok(ip) => return canonical(ip),
+            Err(_) => return client,
+        }
+    }
+    client
+}
+
+/// The authenticated caller: a valid session cookie or `Authorization: Bearer` token.
+/// `session_id` is set when the credential was the session cookie.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    pub session_id: Option<i64>,
+}
+
+/// What a request presents as its credential. A Bearer token wins over the cookie.
+pub enum Credential<'a> {
+    Bearer(&'a str),
+    Cookie(&'a str),
+    None,
+}
+
+pub fn credential<'a>(headers: &'a HeaderMap, state: &AppState) -> Credential<'a> {
+    if let Some(token) = bearer_token(headers) {
+        return Credential::Bearer(token);
+    }
+    match state.cookie.read(headers) {
+        Some(token) => Credential::Cookie(token),
+        None => Credential::None,
+    }
+}
+
+/// `Bearer <token>`, scheme case-insensitive; `Bearer: <token>` (colon, optional space)
+/// as one seed tutorial's client sends it, too.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let scheme = value.get(..6)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let rest = &value[6..];
+    let token = match rest.strip_prefix(':') {
+        Some(after_colon) => after_colon.trim_start(),
+        None if rest.is_empty() || rest.starts_with(' ') => rest.trim_start(),
+        None => return None,
+    };
+    Some(token)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let state = AppState::from_ref(state);
+        match credential(&parts.headers, &state) {
+            Credential::Bearer(token) => {
+                let user = crate::service::tokens::authenticate(&state.ctx, token).await?;
+                Ok(CurrentUser { user, session_id: None })
+            }
+            Credential::Cookie(token) => match sessions::authenticate(&state.ctx, token).await? {
+                Some(s) => Ok(CurrentUser { user: s.user, session_id: Some(s.session_id) }),
+                None => Err(AppError::Unauthorized),
+            },
+            Credential::None => Err(AppError::Unauthorized),
+        }
+    }
+}
+
+/// For routes open to everyone that answer differently to a logged-in caller: a missing
+/// or dead credential is "anonymous", but a failing database is still an error.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, AppError> {
+        match <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(user) => Ok(Some(user)),
+            Err(AppError::Unauthorized | AppError::InvalidToken | AppError::TokenExpired) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn bearer_scheme_variants() {
+        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("BEARER   abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("Bearer: abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("Bearer:abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("Bearerabc")), None);
+        assert_eq!(bearer_token(&headers("Basic YWJj")), None);
+        assert_eq!(bearer_token(&headers("Bearer ")), Some(""));
+    }
+
+    #[test]
+    fn forwarded_for_is_honoured_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1, 2.2.2.2, 10.0.0.5".parse().unwrap());
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(forwarded_client(peer, &h, &trusted), "2.2.2.2".parse::<IpAddr>().unwrap());
+        let stranger: IpAddr = "8.8.8.8".parse().unwrap();
+        assert_eq!(forwarded_client(stranger, &h, &trusted), stranger);
+        assert_eq!(forwarded_client(peer, &HeaderMap::new(), &trusted), peer);
+        h.insert("x-forwarded-for", "junk, 3.3.3.3".parse().unwrap());
+        assert_eq!(forwarded_client(peer, &h, &trusted), "3.3.3.3".parse::<IpAddr>().unwrap());
+    }
+}

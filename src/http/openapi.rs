@@ -1,0 +1,48 @@
+//! `/api/openapi.json`, generated from the handlers' `#[utoipa::path]` annotations.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{account, auth, ops};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "latchkey", description = "Authentication server for single-page apps: accounts, cookie sessions, tokens, roles."),
+    paths(
+        auth::signup, auth::login, auth::check_session, auth::logout, auth::me,
+        account::change_password, account::list_my_sessions, account::delete_my_session, account::delete_my_other_sessions,
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+    ),
+    components(schemas(crate::domain::User, crate::error::ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "sessions", description = "Signup, login and cookie sessions"),
+        (name = "account", description = "The caller's own account"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("latchkey_session"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The document, rendered once.
+pub fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()))
+}

@@ -1,0 +1,53 @@
+//! API.md "Operations": liveness, readiness, metrics and the OpenAPI description.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::error::{AppError, ErrorBody};
+use crate::service::sessions;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+}
+
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "{\"status\": \"ok\"}")))]
+pub async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(json!({"status": "ok"}))
+}
+
+/// 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "{\"status\": \"ready\"}"), (status = 503, body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, AppError> {
+    state.ctx.store.ping().await?;
+    Ok(axum::Json(json!({"status": "ready"})))
+}
+
+/// Prometheus text: requests by route and status, logins by outcome, active sessions,
+/// password-hash time.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match sessions::count_live(&state.ctx).await {
+        Ok(n) => metrics::gauge!("latchkey_active_sessions").set(n as f64),
+        Err(e) => tracing::warn!(error = %e, "active sessions not counted"),
+    }
+    metrics::gauge!("latchkey_password_hash_queue").set(state.ctx.hasher.queued() as f64);
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+        .into_response()
+}
+
+/// This description.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], super::openapi::document()).into_response()
+}

@@ -1,0 +1,30 @@
+//! # latchkey
+//!
+//! An authentication server for single-page apps: accounts, cookie sessions, JWTs,
+//! roles, CORS and CSRF done right, in one binary. A guided tour, in the order a
+//! request travels:
+//!
+//! - [`config`]: one typed configuration (defaults < `latchkey.toml` < `LATCHKEY_*` <
+//!   flags), validated at start-up.
+//! - [`app`]: [`app::App`] builds the state, binds the listener and serves until
+//!   SIGTERM; `main` and the integration tests share it.
+//! - [`http`]: the axum router, one module per section of `API.md`, the extractors
+//!   (`Json`, `Client`, `CurrentUser`) and the layers (request id, logs and metrics,
+//!   CORS, CSRF, security headers, timeouts). Handlers are thin.
+//! - [`service`]: the rules: accounts, sessions, throttling, audit.
+//! - [`store`]: SQL, once, for SQLite and PostgreSQL.
+//! - [`crypto`]: password hashing on its own thread pool, random tokens.
+//! - [`domain`]: validated values (`Username`, `Email`, `Password`, `Role`) and `User`.
+//! - [`error`]: `AppError`, API.md's error table as one enum.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,346 @@
+//! Accounts: signup, password login with throttling and timing-safe failure, password
+//! change, and the operator's user management (CLI).
+
+use serde_json::json;
+
+use super::audit::{self, Event, Kind};
+use super::sessions::{self, Issued};
+use super::{now, Client, Ctx};
+use crate::crypto::password::{HashError, Verified};
+use crate::domain::{Email, Password, Role, Roles, User, UserId, Username};
+use crate::error::{AppError, FieldErrors};
+use crate::store::users::NewUser;
+
+/// Longest login identifier worth a lookup: an email's maximum.
+const LOGIN_MAX_CHARS: usize = 254;
+/// Longest password worth hashing at login; longer ones cannot have been set.
+const LOGIN_PASSWORD_MAX_BYTES: usize = 4 * crate::domain::PASSWORD_MAX_CHARS;
+
+/// What a signup form sends; `None` for a field that was left out.
+pub struct NewAccount<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub password_confirmation: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+struct ValidAccount {
+    username: Username,
+    password: Password,
+    email: Option<Email>,
+}
+
+fn validate(account: &NewAccount<'_>, hasher_is_bcrypt: bool) -> Result<ValidAccount, AppError> {
+    let mut fields = FieldErrors::new();
+    let username = match account.username {
+        None | Some("") => Err("is required"),
+        Some(u) => Username::parse(u),
+    }
+    .map_err(|e| fields.insert("username", e.into()))
+    .ok();
+    let password = match account.password {
+        None | Some("") => Err("is required"),
+        Some(p) if hasher_is_bcrypt && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => {
+            Err("must be at most 72 bytes")
+        }
+        Some(p) => Password::parse(p),
+    }
+    .map_err(|e| fields.insert("password", e.into()))
+    .ok();
+    if let (Some(confirmation), Some(p)) = (account.password_confirmation, account.password) {
+        if confirmation != p {
+            fields.insert("password_confirmation", "does not match the password".into());
+        }
+    }
+    let email = match account.email {
+        None | Some("") => Ok(None),
+        Some(e) => Email::parse(e).map(Some),
+    }
+    .map_err(|e| fields.insert("email", e.into()))
+    .ok()
+    .flatten();
+    match (username, password) {
+        (Some(username), Some(password)) if fields.is_empty() => Ok(ValidAccount { username, password, email }),
+        _ => Err(AppError::Validation(fields)),
+    }
+}
+
+/// Creates the account and its first session, as one transaction.
+#[tracing::instrument(skip_all, fields(username = account.username))]
+pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Result<(User, Issued), AppError> {
+    if !ctx.config.signup.enabled {
+        return Err(AppError::Forbidden);
+    }
+    let valid = validate(&account, is_bcrypt(ctx))?;
+    ctx.throttle
+        .signup_ip
+        .take(&client.ip.to_string())
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    // A taken name is refused before the costly hash; the unique index settles races.
+    if ctx.store.user_by_username_key(&valid.username.key()).await?.is_some() {
+        return Err(AppError::UsernameTaken);
+    }
+    let hash = ctx.hasher.hash(valid.password.expose().to_string()).await?;
+    let mut tx = ctx.store.begin().await?;
+    let user = insert_user(&mut tx, &valid, &hash, &Roles::new([])).await?;
+    let issued = sessions::create(ctx, &mut tx, user.id, client).await?;
+    audit::record(&mut tx, Event::new(Kind::Signup, client).user(user.id).actor(Some(user.id))).await?;
+    tx.commit().await?;
+    Ok((user, issued))
+}
+
+async fn insert_user(
+    tx: &mut crate::store::Tx,
+    valid: &ValidAccount,
+    hash: &str,
+    roles: &Roles,
+) -> Result<User, AppError> {
+    let username_key = valid.username.key();
+    let email_key = valid.email.as_ref().map(Email::key);
+    let row = tx
+        .insert_user(&NewUser {
+            username: valid.username.as_str(),
+            username_key: &username_key,
+            email: valid.email.as_ref().map(Email::as_str),
+            email_key: email_key.as_deref(),
+            password_hash: hash,
+            roles: &roles.to_column(),
+            now: now(),
+        })
+        .await?;
+    Ok(row.into_user().0)
+}
+
+fn is_bcrypt(ctx: &Ctx) -> bool {
+    ctx.hasher.algorithm() == crate::config::PasswordAlgorithm::Bcrypt
+}
+
+/// Checks a username (or email) and password, with API.md's throttling: over the limit
+/// the answer is 429 before the password is looked at; a failure costs the same whether
+/// or not the account exists. Upgrades an outdated hash on success.
+#[tracing::instrument(skip_all)]
+pub async fn check_password(
+    ctx: &Ctx,
+    username: Option<&str>,
+    password: Option<&str>,
+    client: &Client,
+) -> Result<User, AppError> {
+    let (Some(username), Some(password)) = (username, password) else {
+        let mut fields = FieldErrors::new();
+        if username.is_none() {
+            fields.insert("username", "is required".into());
+        }
+        if password.is_none() {
+            fields.insert("password", "is required".into());
+        }
+        return Err(AppError::Validation(fields));
+    };
+    let key = login_key(username);
+    let ip = client.ip.to_string();
+    let throttled = ctx.throttle.login_account.check(&key).and(ctx.throttle.login_ip.check(&ip));
+    if let Err(retry_after_secs) = throttled {
+        metrics::counter!("latchkey_logins_total", "outcome" => "throttled").increment(1);
+        audit::record_alone(ctx, Event::new(Kind::LoginThrottled, client).detail(json!({"username": key}))).await?;
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let row = if username.chars().count() <= LOGIN_MAX_CHARS { ctx.store.user_by_login(&key).await? } else { None };
+    let (user, stored) = match row {
+        Some(row) => {
+            let (user, hash) = row.into_user();
+            (Some(user), Some(hash))
+        }
+        None => (None, None),
+    };
+    let attempt = if password.len() > LOGIN_PASSWORD_MAX_BYTES { "" } else { password };
+    let verdict = match ctx.hasher.verify(attempt.to_string(), stored.clone()).await {
+        Ok(v) => v,
+        Err(e @ (HashError::UnknownFormat | HashError::TooCostly)) => {
+            tracing::warn!(user_id = user.as_ref().map(|u| u.id), error = %e, "stored password hash refused");
+            (Verified::Mismatch, None)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match (verdict, user, stored) {
+        ((Verified::Match { .. }, upgraded), Some(user), Some(old)) => {
+            ctx.throttle.login_account.reset(&key);
+            if let Some(new) = upgraded {
+                let mut tx = ctx.store.begin().await?;
+                tx.upgrade_password_hash(user.id, &old, &new).await?;
+                tx.commit().await?;
+                tracing::info!(user_id = user.id, "password hash upgraded");
+            }
+            Ok(user)
+        }
+        (_, user, _) => {
+            ctx.throttle.login_account.hit(&key);
+            ctx.throttle.login_ip.hit(&ip);
+            metrics::counter!("latchkey_logins_total", "outcome" => "invalid").increment(1);
+            let mut event = Event::new(Kind::LoginFailed, client).detail(json!({"username": key}));
+            if let Some(user) = user {
+                event = event.user(user.id);
+            }
+            audit::record_alone(ctx, event).await?;
+            Err(AppError::InvalidCredentials { fields: None })
+        }
+    }
+}
+
+/// The throttling and lookup key of a login name: lower-cased and bounded.
+fn login_key(username: &str) -> String {
+    sessions::truncate(username, LOGIN_MAX_CHARS * 4).to_lowercase()
+}
+
+/// Password login for a cookie session. Always a NEW session; the one the browser held
+/// before (if any) is ended, so re-logins do not pile up sessions.
+pub async fn login(
+    ctx: &Ctx,
+    username: Option<&str>,
+    password: Option<&str>,
+    previous_token: Option<&str>,
+    client: &Client,
+) -> Result<(User, Issued), AppError> {
+    let user = check_password(ctx, username, password, client).await?;
+    let mut tx = ctx.store.begin().await?;
+    if let Some(previous) = previous_token {
+        tx.delete_session_by_hash(&crate::crypto::token::token_hash(previous)).await?;
+    }
+    let issued = sessions::create(ctx, &mut tx, user.id, client).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::LoginSucceeded, client)
+            .user(user.id)
+            .actor(Some(user.id))
+            .detail(json!({"session_id": issued.id})),
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    Ok((user, issued))
+}
+
+/// Changes the password after checking the current one; every other session ends.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn change_password(
+    ctx: &Ctx,
+    user: &User,
+    current_session: Option<i64>,
+    current_password: Option<&str>,
+    new_password: Option<&str>,
+    client: &Client,
+) -> Result<(), AppError> {
+    let mut fields = FieldErrors::new();
+    if current_password.is_none_or(str::is_empty) {
+        fields.insert("current_password", "is required".into());
+    }
+    let new = match new_password {
+        None | Some("") => Err("is required"),
+        Some(p) if is_bcrypt(ctx) && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => {
+            Err("must be at most 72 bytes")
+        }
+        Some(p) => Password::parse(p),
+    }
+    .map_err(|e| fields.insert("new_password", e.into()))
+    .ok();
+    let (Some(current), Some(new)) = (current_password, new) else {
+        return Err(AppError::Validation(fields));
+    };
+    if !fields.is_empty() {
+        return Err(AppError::Validation(fields));
+    }
+    let key = user.username.to_lowercase();
+    if let Err(retry_after_secs) = ctx.throttle.login_account.check(&key) {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let stored = ctx.store.user_by_id(user.id).await?.ok_or(AppError::Unauthorized)?.password_hash;
+    let (verdict, _) = ctx.hasher.verify(current.to_string(), Some(stored)).await?;
+    if verdict == Verified::Mismatch {
+        ctx.throttle.login_account.hit(&key);
+        return Err(AppError::InvalidCredentials {
+            fields: Some(FieldErrors::from([("current_password", "is not your current password".to_string())])),
+        });
+    }
+    let hash = ctx.hasher.hash(new.expose().to_string()).await?;
+    let mut tx = ctx.store.begin().await?;
+    tx.update_password_hash(user.id, &hash, now()).await?;
+    let ended = tx.delete_sessions_of_user(user.id, current_session).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::PasswordChanged, client)
+            .user(user.id)
+            .actor(Some(user.id))
+            .detail(json!({"sessions_ended": ended})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `latchkey user create`: an account made by the operator.
+pub async fn create_user(
+    ctx: &Ctx,
+    username: &str,
+    email: Option<&str>,
+    password: &str,
+    admin: bool,
+) -> Result<User, AppError> {
+    let valid = validate(
+        &NewAccount { username: Some(username), password: Some(password), password_confirmation: None, email },
+        is_bcrypt(ctx),
+    )?;
+    let hash = ctx.hasher.hash(valid.password.expose().to_string()).await?;
+    let roles = Roles::new(admin.then(Role::admin));
+    let client = Client::local();
+    let mut tx = ctx.store.begin().await?;
+    let user = insert_user(&mut tx, &valid, &hash, &roles).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::Signup, &client).user(user.id).detail(json!({"by": "cli", "roles": roles.names()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Replaces a user's roles (`user` is always kept). Refuses to remove the last admin.
+pub async fn set_roles(
+    ctx: &Ctx,
+    user_id: UserId,
+    roles: Roles,
+    actor: Option<UserId>,
+    client: &Client,
+) -> Result<User, AppError> {
+    let mut tx = ctx.store.begin().await?;
+    let admins = tx.admin_ids().await?;
+    if !roles.is_admin() && admins == [user_id] {
+        return Err(AppError::LastAdmin);
+    }
+    let row = tx.set_roles(user_id, &roles.to_column(), now()).await?.ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::RolesChanged, client).user(user_id).actor(actor).detail(json!({"roles": roles.names()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.into_user().0)
+}
+
+/// Deletes a user with their sessions. Refuses to delete the last admin.
+pub async fn delete_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
+    let mut tx = ctx.store.begin().await?;
+    let admins = tx.admin_ids().await?;
+    if admins == [user_id] {
+        return Err(AppError::LastAdmin);
+    }
+    if !tx.delete_user(user_id).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, Event::new(Kind::UserDeleted, client).user(user_id).actor(actor)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The id of the account with this username, for the CLI.
+pub async fn user_id_by_username(ctx: &Ctx, username: &str) -> Result<UserId, AppError> {
+    let row = ctx.store.user_by_username_key(&username.to_ascii_lowercase()).await?;
+    row.map(|r| r.id).ok_or(AppError::NotFound)
+}

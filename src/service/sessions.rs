@@ -1,0 +1,197 @@
+//! Server-side sessions (API.md "Cookie sessions"): an opaque 256-bit token in the
+//! cookie, its SHA-256 in the store, idle and absolute expiry, revocation.
+
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::audit::{self, Event, Kind};
+use super::{now, Client, Ctx};
+use crate::crypto::token::{looks_like_token, new_token, token_hash};
+use crate::domain::{from_unix, rfc3339_seconds, Roles, User, UserId};
+use crate::error::AppError;
+use crate::store::sessions::NewSession;
+use crate::store::Tx;
+
+/// `last_seen_at` is written at most this often per session: idle expiry is counted in
+/// days, and a write on every request would make every read a write.
+const TOUCH_EVERY_SECS: i64 = 60;
+const USER_AGENT_MAX: usize = 512;
+
+/// The caller of a request authenticated by a session cookie.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session_id: i64,
+}
+
+/// A new session: the token goes into the cookie and nowhere else.
+pub struct Issued {
+    pub token: String,
+    pub id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    pub id: i64,
+    #[serde(with = "rfc3339_seconds")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_seconds")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen_at: OffsetDateTime,
+    /// The first of the absolute expiry and the idle expiry.
+    #[serde(with = "rfc3339_seconds")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: OffsetDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+fn idle_secs(ctx: &Ctx) -> i64 {
+    ctx.config.session.idle_timeout.secs()
+}
+
+/// The absolute lifetime, which is also the cookie's `Max-Age`.
+pub fn absolute_secs(ctx: &Ctx) -> i64 {
+    ctx.config.session.absolute_timeout.secs()
+}
+
+/// The live session holding `token`, with its user; `None` for anything else.
+pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Option<SessionUser>, AppError> {
+    if !looks_like_token(token) {
+        return Ok(None);
+    }
+    let Some(row) = ctx.store.session_with_user(&token_hash(token)).await? else {
+        return Ok(None);
+    };
+    let now = now();
+    if row.expires_at <= now || row.last_seen_at + idle_secs(ctx) <= now {
+        return Ok(None);
+    }
+    if now - row.last_seen_at >= TOUCH_EVERY_SECS {
+        ctx.store.touch_session(row.session_id, now).await?;
+    }
+    let user = User {
+        id: row.id,
+        username: row.username,
+        email: row.email,
+        roles: Roles::from_column(&row.roles),
+        created_at: from_unix(row.created_at),
+    };
+    Ok(Some(SessionUser { user, session_id: row.session_id }))
+}
+
+/// Starts a session for `user_id` inside `tx`.
+pub async fn create(ctx: &Ctx, tx: &mut Tx, user_id: UserId, client: &Client) -> Result<Issued, AppError> {
+    let token = new_token();
+    let now = now();
+    let ip = client.ip.to_string();
+    let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, USER_AGENT_MAX));
+    let id = tx
+        .insert_session(&NewSession {
+            user_id,
+            token_hash: &token_hash(&token),
+            now,
+            expires_at: now + absolute_secs(ctx),
+            ip: Some(&ip),
+            user_agent,
+        })
+        .await?;
+    Ok(Issued { token, id })
+}
+
+/// Ends the session holding `token`, if any (logout). The token is dead afterwards.
+pub async fn end(ctx: &Ctx, token: &str, client: &Client) -> Result<(), AppError> {
+    if !looks_like_token(token) {
+        return Ok(());
+    }
+    let mut tx = ctx.store.begin().await?;
+    if let Some((id, user_id)) = tx.delete_session_by_hash(&token_hash(token)).await? {
+        audit::record(
+            &mut tx,
+            Event::new(Kind::Logout, client).user(user_id).actor(Some(user_id)).detail(json!({"session_id": id})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list(ctx: &Ctx, user_id: UserId, current: Option<i64>) -> Result<Vec<SessionInfo>, AppError> {
+    let now = now();
+    let idle = idle_secs(ctx);
+    let rows = ctx.store.sessions_of_user(user_id, now, now - idle).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SessionInfo {
+            id: r.id,
+            created_at: from_unix(r.created_at),
+            last_seen_at: from_unix(r.last_seen_at),
+            expires_at: from_unix(r.expires_at.min(r.last_seen_at + idle)),
+            ip: r.ip,
+            user_agent: r.user_agent,
+            current: Some(r.id) == current,
+        })
+        .collect())
+}
+
+/// Ends one of the user's own sessions; `NotFound` if it is not theirs.
+pub async fn revoke_own(ctx: &Ctx, user_id: UserId, session_id: i64, client: &Client) -> Result<(), AppError> {
+    let mut tx = ctx.store.begin().await?;
+    if !tx.delete_session_of_user(user_id, session_id).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Event::new(Kind::SessionRevoked, client)
+            .user(user_id)
+            .actor(Some(user_id))
+            .detail(json!({"session_id": session_id})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends all the user's sessions but `keep` (the caller's own, when it has one).
+pub async fn revoke_others(ctx: &Ctx, user_id: UserId, keep: Option<i64>, client: &Client) -> Result<(), AppError> {
+    let mut tx = ctx.store.begin().await?;
+    let ended = tx.delete_sessions_of_user(user_id, keep).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::SessionRevoked, client)
+            .user(user_id)
+            .actor(Some(user_id))
+            .detail(json!({"sessions_ended": ended})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes sessions past their expiry; run periodically.
+pub async fn delete_dead(ctx: &Ctx) -> Result<u64, AppError> {
+    let now = now();
+    Ok(ctx.store.delete_dead_sessions(now, now - idle_secs(ctx)).await?)
+}
+
+pub async fn count_live(ctx: &Ctx) -> Result<i64, AppError> {
+    let now = now();
+    Ok(ctx.store.count_live_sessions(now, now - idle_secs(ctx)).await?)
+}
+
+/// At most `max` bytes, cut on a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,139 @@
+//! The `sessions` table: server-side sessions, keyed by the SHA-256 of their token.
+
+use sqlx::FromRow;
+
+use super::{in_tx, on_reader, on_writer, Store, StoreError, Tx};
+use crate::domain::UserId;
+
+#[derive(Debug, FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session with its user, read in one query on every authenticated request.
+#[derive(Debug, FromRow)]
+pub struct SessionUserRow {
+    pub session_id: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub roles: String,
+    pub created_at: i64,
+}
+
+pub struct NewSession<'a> {
+    pub user_id: UserId,
+    pub token_hash: &'a [u8],
+    pub now: i64,
+    pub expires_at: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+impl Store {
+    pub async fn session_with_user(&self, token_hash: &[u8]) -> Result<Option<SessionUserRow>, StoreError> {
+        const SQL: &str = "SELECT s.id AS session_id, s.last_seen_at, s.expires_at,
+                u.id, u.username, u.email, u.roles, u.created_at
+            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
+        Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(token_hash).fetch_optional(pool).await)?)
+    }
+
+    /// Live sessions of a user: not past their absolute expiry, used since `idle_cutoff`.
+    pub async fn sessions_of_user(
+        &self,
+        user_id: UserId,
+        now: i64,
+        idle_cutoff: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        const SQL: &str = "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+            FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3 ORDER BY id DESC";
+        Ok(on_reader!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .bind(now)
+            .bind(idle_cutoff)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn count_live_sessions(&self, now: i64, idle_cutoff: i64) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND last_seen_at > $2";
+        let (n,): (i64,) =
+            on_reader!(self, |pool| sqlx::query_as(SQL).bind(now).bind(idle_cutoff).fetch_one(pool).await)?;
+        Ok(n)
+    }
+
+    pub async fn touch_session(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        on_writer!(self, |pool| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Removes sessions past either expiry; returns how many.
+    pub async fn delete_dead_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
+        let done =
+            on_writer!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+                .bind(now)
+                .bind(idle_cutoff)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+        Ok(done)
+    }
+}
+
+impl Tx {
+    pub async fn insert_session(&mut self, new: &NewSession<'_>) -> Result<i64, StoreError> {
+        const SQL: &str =
+            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent)
+            VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id";
+        let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL)
+            .bind(new.user_id)
+            .bind(new.token_hash)
+            .bind(new.now)
+            .bind(new.expires_at)
+            .bind(new.ip)
+            .bind(new.user_agent)
+            .fetch_one(conn)
+            .await)?;
+        Ok(id)
+    }
+
+    /// Deletes the session holding this token; returns its id and user.
+    pub async fn delete_session_by_hash(&mut self, token_hash: &[u8]) -> Result<Option<(i64, UserId)>, StoreError> {
+        const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1 RETURNING id, user_id";
+        Ok(in_tx!(self, |conn| sqlx::query_as(SQL).bind(token_hash).fetch_optional(conn).await)?)
+    }
+
+    pub async fn delete_session_of_user(&mut self, user_id: UserId, id: i64) -> Result<bool, StoreError> {
+        let done = in_tx!(self, |conn| sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Ends every session of the user but `keep`; returns how many ended.
+    pub async fn delete_sessions_of_user(&mut self, user_id: UserId, keep: Option<i64>) -> Result<u64, StoreError> {
+        let done = in_tx!(self, |conn| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(-1))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done)
+    }
+}

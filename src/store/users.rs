@@ -1,0 +1,130 @@
+//! The `users` table.
+
+use sqlx::FromRow;
+
+use super::{in_tx, on_reader, Store, StoreError, Tx};
+use crate::domain::{from_unix, Roles, User, UserId};
+
+const USER_COLUMNS: &str = "id, username, email, password_hash, roles, created_at";
+
+#[derive(Debug, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub roles: String,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn into_user(self) -> (User, String) {
+        let user = User {
+            id: self.id,
+            username: self.username,
+            email: self.email,
+            roles: Roles::from_column(&self.roles),
+            created_at: from_unix(self.created_at),
+        };
+        (user, self.password_hash)
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub username_key: &'a str,
+    pub email: Option<&'a str>,
+    pub email_key: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub roles: &'a str,
+    pub now: i64,
+}
+
+impl Store {
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// By username or email, both compared on their lower-cased keys. A username cannot
+    /// contain `@` and an email must, so one value never matches two accounts.
+    pub async fn user_by_login(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 OR email_key = $1");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?)
+    }
+
+    pub async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?)
+    }
+}
+
+impl Tx {
+    pub async fn insert_user(&mut self, new: &NewUser<'_>) -> Result<UserRow, StoreError> {
+        let sql = format!(
+            "INSERT INTO users (username, username_key, email, email_key, password_hash, roles, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLUMNS}"
+        );
+        Ok(in_tx!(self, |conn| sqlx::query_as(&sql)
+            .bind(new.username)
+            .bind(new.username_key)
+            .bind(new.email)
+            .bind(new.email_key)
+            .bind(new.password_hash)
+            .bind(new.roles)
+            .bind(new.now)
+            .fetch_one(conn)
+            .await)?)
+    }
+
+    pub async fn update_password_hash(&mut self, id: UserId, hash: &str, now: i64) -> Result<(), StoreError> {
+        in_tx!(self, |conn| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Replaces the hash only if it is still `old`: a concurrent password change wins.
+    pub async fn upgrade_password_hash(&mut self, id: UserId, old: &str, new: &str) -> Result<(), StoreError> {
+        in_tx!(self, |conn| sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new)
+            .bind(id)
+            .bind(old)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn user_by_username_key(&mut self, key: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1");
+        Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(key).fetch_optional(conn).await)?)
+    }
+
+    pub async fn set_roles(&mut self, id: UserId, roles: &str, now: i64) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 RETURNING {USER_COLUMNS}");
+        Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(roles).bind(now).bind(id).fetch_optional(conn).await)?)
+    }
+
+    pub async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
+        let done = in_tx!(self, |conn| sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Ids of the users holding `admin`, read inside the transaction that changes roles.
+    pub async fn admin_ids(&mut self) -> Result<Vec<UserId>, StoreError> {
+        let rows: Vec<(i64, String)> =
+            in_tx!(self, |conn| sqlx::query_as("SELECT id, roles FROM users WHERE roles LIKE '%admin%'")
+                .fetch_all(conn)
+                .await)?;
+        Ok(rows.into_iter().filter(|(_, roles)| Roles::from_column(roles).is_admin()).map(|(id, _)| id).collect())
+    }
+}
