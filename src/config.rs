@@ -255,8 +255,8 @@ impl Config {
             None => {}
         }
         let env = Env::prefixed("LATCHKEY_").split("__").filter(|key| {
-            let top = key.as_str().split('.').next().unwrap_or_default();
-            TOP_LEVEL_KEYS.contains(&top)
+            let top = key.as_str().split('.').next().unwrap_or_default().to_ascii_lowercase();
+            TOP_LEVEL_KEYS.contains(&top.as_str())
         });
         figment = figment.merge(env).merge(Serialized::defaults(overrides));
         let mut config: Config = figment.extract().map_err(|e| ConfigError::Invalid(describe_figment_error(e)))?;

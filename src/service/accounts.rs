@@ -143,7 +143,9 @@ pub async fn check_password(
         audit::record_alone(ctx, Event::new(Kind::LoginThrottled, client).detail(json!({"username": key}))).await?;
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    let row = if username.chars().count() <= LOGIN_MAX_CHARS { ctx.store.user_by_login(&key).await? } else { None };
+    // Neither a username nor an email can be this long or hold control characters.
+    let could_exist = username.chars().count() <= LOGIN_MAX_CHARS && !username.chars().any(char::is_control);
+    let row = if could_exist { ctx.store.user_by_login(&key).await? } else { None };
     let (user, stored) = match row {
         Some(row) => {
             let (user, hash) = row.into_user();

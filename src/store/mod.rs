@@ -55,20 +55,20 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
-            sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) if is_unavailable(db.as_ref()) => StoreError::Unavailable(e),
             _ => StoreError::Other(e),
         }
     }
 }
 
-/// SQLite's BUSY/LOCKED/CANTOPEN/IOERR/FULL and PostgreSQL's connection and shutdown
-/// classes: the database is there but cannot serve us now.
-fn is_unavailable_code(code: Option<&str>) -> bool {
-    match code {
-        Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => true,
-        Some(c) => matches!(c.parse::<i32>().map(|n| n & 0xff), Ok(5 | 6 | 10 | 13 | 14)),
-        None => false,
+/// SQLite's BUSY/LOCKED/IOERR/FULL/CANTOPEN and PostgreSQL's connection, resource and
+/// shutdown classes: the database is there but cannot serve us now.
+fn is_unavailable(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        return code.starts_with("08") || code.starts_with("53") || code.starts_with("57P");
     }
+    matches!(code.parse::<i32>().map(|n| n & 0xff), Ok(5 | 6 | 10 | 13 | 14))
 }
 
 #[derive(Clone)]

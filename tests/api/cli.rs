@@ -1,0 +1,123 @@
+//! The command line: `user create|set-roles|delete`, `migrate`, `config check`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::durability::{start_binary, write_config};
+use crate::helpers::*;
+
+fn latchkey(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("--config")
+        .arg(dir.join("latchkey.toml"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[tokio::test]
+async fn users_are_created_promoted_and_deleted_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let out = latchkey(dir.path(), &["migrate"], "");
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = latchkey(dir.path(), &["user", "create", "--username", "root", "--admin"], &format!("{PASSWORD}\n"));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = latchkey(
+        dir.path(),
+        &["user", "create", "--username", "ada", "--email", "ada@example.com"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = latchkey(dir.path(), &["user", "create", "--username", "weak"], "password\n");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("password"), "{}", text(&out));
+    let out = latchkey(dir.path(), &["user", "create", "--username", "ADA"], &format!("{PASSWORD}\n"));
+    assert!(!out.status.success() && text(&out).contains("taken"), "{}", text(&out));
+
+    let out = latchkey(dir.path(), &["user", "set-roles", "--username", "ada", "admin", "editor"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = latchkey(dir.path(), &["user", "set-roles", "--username", "ada", "Bad Role"], "");
+    assert!(!out.status.success());
+
+    {
+        let server = start_binary(dir.path());
+        let client = new_client();
+        let r = client
+            .post(format!("{}/api/login", server.base))
+            .json(&json!({"username": "ada@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["roles"], json!(["user", "admin", "editor"]));
+    }
+
+    let out = latchkey(dir.path(), &["user", "set-roles", "--username", "root"], "");
+    assert!(out.status.success(), "ada is still an admin: {}", text(&out));
+    let out = latchkey(dir.path(), &["user", "set-roles", "--username", "ada"], "");
+    assert!(!out.status.success() && text(&out).contains("no admin"), "the last admin stays: {}", text(&out));
+    let out = latchkey(dir.path(), &["user", "delete", "--username", "ada"], "");
+    assert!(!out.status.success() && text(&out).contains("no admin"), "{}", text(&out));
+    let out = latchkey(dir.path(), &["user", "delete", "--username", "root"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = latchkey(dir.path(), &["user", "delete", "--username", "nobody"], "");
+    assert!(!out.status.success() && text(&out).contains("no user"), "{}", text(&out));
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "[session]\nsame_site = \"strict\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["--config", dir.path().join("latchkey.toml").to_str().unwrap(), "config", "check"])
+        .env("LATCHKEY_DATABASE_URL", "postgres://app:hunter2@db.internal/latchkey")
+        .env("LATCHKEY_THROTTLE__LOGIN_PER_IP", "7")
+        .env("LATCHKEY_TEST_SOMETHING_ELSE", "ignored")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("same_site = \"strict\""), "{shown}");
+    assert!(shown.contains("login_per_ip = 7"), "environment wins over the file: {shown}");
+    assert!(shown.contains("postgres://app:****@db.internal/latchkey"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_errors_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, complaint) in [
+        ("colour = \"blue\"\n", "colour"),
+        ("[session]\nidle_timout = \"1d\"\n", "idle_timout"),
+        ("[session]\nidle_timeout = \"7 days\"\n", "duration"),
+        ("[cors]\nallowed_origins = [\"https://app.example.com/\"]\n", "origin"),
+        ("[tokens]\nalgorithm = \"HS256\"\n", "HS256"),
+    ] {
+        write_config(dir.path(), extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(["--config", dir.path().join("latchkey.toml").to_str().unwrap(), "config", "check"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{extra}");
+        assert!(text(&out).contains(complaint), "{extra}: {}", text(&out));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["--config", "/nonexistent/latchkey.toml", "config", "check"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && text(&out).contains("does not exist"));
+}

@@ -1,0 +1,96 @@
+//! DESIGN.md rule 9 and graceful shutdown, against the real binary: a signup that
+//! answered 201 survives `kill -9`; SIGTERM lets in-flight requests finish.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `latchkey serve` with `dir/latchkey.toml` on a random port.
+pub fn start_binary(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("--config")
+        .arg(dir.join("latchkey.toml"))
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start latchkey");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("first line");
+    let port = line.rsplit("port ").next().and_then(|p| p.trim().trim_end_matches(')').parse::<u16>().ok());
+    let port = port.unwrap_or_else(|| panic!("no port in {line:?}"));
+    Server { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+pub fn write_config(dir: &Path, extra: &str) {
+    let db = dir.join("latchkey.db");
+    let toml = format!("listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\n{extra}", db.display());
+    std::fs::write(dir.join("latchkey.toml"), toml).unwrap();
+}
+
+#[tokio::test]
+async fn a_signup_that_answered_201_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut server = start_binary(dir.path());
+    let client = new_client();
+    let r = client
+        .post(format!("{}/api/signup", server.base))
+        .json(&json!({"username": "durable", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+
+    let server = start_binary(dir.path());
+    let r = new_client()
+        .post(format!("{}/api/login", server.base))
+        .json(&json!({"username": "durable", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the account is still there");
+    let me = client.get(format!("{}/api/me", server.base)).send().await.unwrap();
+    assert_eq!(me.status(), 200, "and so is the session");
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut server = start_binary(dir.path());
+    let client = new_client();
+    let url = format!("{}/api/signup", server.base);
+    // A signup takes a password hash (tens of ms): long enough to be in flight.
+    let in_flight = tokio::spawn(async move {
+        client.post(url).json(&json!({"username": "graceful", "password": PASSWORD})).send().await.map(|r| r.status())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    let pid = server.child.id() as i32;
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let status = in_flight.await.unwrap().expect("the in-flight request got an answer");
+    assert_eq!(status, 201);
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}

@@ -1,0 +1,217 @@
+//! `TestApp::spawn()`: the real server on 127.0.0.1:0 with a fresh database (a temp
+//! SQLite file, or a fresh PostgreSQL database when `LATCHKEY_TEST_POSTGRES_URL` is
+//! set), and a reqwest client with its own cookie jar. Logs with `TEST_LOG=1`.
+
+use std::sync::Once;
+
+use latchkey::app::App;
+use latchkey::config::Config;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "violet-otter-harbour";
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub client: Client,
+    pub state: latchkey::app::AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    _db: TestDb,
+}
+
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async; a small runtime of its own removes the database.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            latchkey::telemetry::init(latchkey::config::LogFormat::Pretty);
+        }
+    });
+}
+
+/// The PostgreSQL server to test against, if any; under `CI=true` it must be set.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+async fn fresh_database() -> (String, TestDb) {
+    match postgres_url() {
+        Some(admin_url) => {
+            use sqlx::Connection;
+            let name = format!(
+                "latchkey_test_{}",
+                latchkey::crypto::token::new_token()[..12].to_lowercase().replace('-', "_")
+            );
+            let mut conn =
+                sqlx::PgConnection::connect(&admin_url).await.expect("cannot reach LATCHKEY_TEST_POSTGRES_URL");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("CREATE DATABASE");
+            let url = match admin_url.rfind('/') {
+                Some(i) if admin_url[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &admin_url[..i]),
+                _ => format!("{admin_url}/{name}"),
+            };
+            (url, TestDb::Postgres { admin_url, name })
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}/latchkey.db", dir.path().display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+/// A configuration as the tests want it by default: throttles out of the way.
+pub fn test_config() -> Config {
+    let mut config = Config { listen: "127.0.0.1:0".into(), ..Config::default() };
+    config.throttle.signup_per_ip = 1000;
+    config.throttle.login_per_ip = 1000;
+    config
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        init_logs();
+        let (database_url, db) = fresh_database().await;
+        let mut config = test_config();
+        config.database_url = database_url;
+        adjust(&mut config);
+        let app = App::build(config).await.expect("App::build");
+        let port = app.port();
+        let state = app.state().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            client: new_client(),
+            state,
+            shutdown: Some(tx),
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.client.put(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn signup(&self, username: &str) -> Response {
+        self.signup_as(&self.client, username, PASSWORD).await
+    }
+
+    pub async fn signup_as(&self, client: &Client, username: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/signup"))
+            .json(&json!({"username": username, "password": password, "password_confirmation": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login_as(&self, client: &Client, username: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.login_as(&self.client, username, password).await
+    }
+
+    /// Signs `username` up with the default password and returns the user JSON.
+    pub async fn signed_up(&self, username: &str) -> Value {
+        let r = self.signup(username).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "signup of {username}");
+        r.json().await.expect("user json")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A browser of its own: a fresh cookie jar.
+pub fn new_client() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// Asserts status and API.md error code; returns the body.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+    let got = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(got, status, "status (body {text})");
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("error body is not JSON: {text}"));
+    assert_eq!(body["error"], code, "error code in {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    body
+}
+
+/// The `Set-Cookie` header for the session cookie, if the response sets it.
+pub fn session_set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("latchkey_session=") || v.starts_with("__Host-latchkey_session="))
+        .map(str::to_string)
+}
+
+/// The cookie's value, from a `Set-Cookie` header.
+pub fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_string()).unwrap_or_default()
+}

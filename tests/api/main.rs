@@ -1,0 +1,13 @@
+//! One integration-test binary: the real server over HTTP, one module per API.md section.
+
+mod helpers;
+
+mod account;
+mod cli;
+mod cookie_sessions;
+mod csrf_cors;
+mod durability;
+mod hostile_input;
+mod operations;
+mod passwords;
+mod throttling;

@@ -1,0 +1,80 @@
+//! DESIGN.md security rules 1 and 2: argon2id by default, bcrypt selectable and
+//! verified, outdated hashes upgraded on login, unknown users as costly as known ones.
+
+use std::time::{Duration, Instant};
+
+use latchkey::config::PasswordAlgorithm;
+
+use crate::helpers::*;
+
+/// Made by Python's `bcrypt` 5.0: `bcrypt.hashpw(b"correct horse battery", bcrypt.gensalt(12))`.
+const PYTHON_BCRYPT_12: &str = "$2b$12$.wIQ.XNLoyzccq1veD.w7uFPe7V0cEb.5wi5nQqQM7X8jURFp9dAe";
+
+async fn stored_hash(app: &TestApp, username: &str) -> String {
+    app.state.ctx.store.user_by_login(username).await.unwrap().unwrap().password_hash
+}
+
+async fn set_hash(app: &TestApp, username: &str, hash: &str) {
+    let id = stored_user_id(app, username).await;
+    let mut tx = app.state.ctx.store.begin().await.unwrap();
+    tx.update_password_hash(id, hash, 0).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn stored_user_id(app: &TestApp, username: &str) -> i64 {
+    app.state.ctx.store.user_by_login(username).await.unwrap().unwrap().id
+}
+
+#[tokio::test]
+async fn new_passwords_are_hashed_with_argon2id_at_the_chosen_parameters() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ada").await;
+    assert!(stored_hash(&app, "ada").await.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+}
+
+#[tokio::test]
+async fn a_bcrypt_hash_made_by_python_logs_in_and_is_upgraded_to_argon2id() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ada").await;
+    set_hash(&app, "ada", PYTHON_BCRYPT_12).await;
+    assert_error(app.login_as(&new_client(), "ada", "correct horse batterx").await, 401, "invalid_credentials").await;
+    assert_eq!(stored_hash(&app, "ada").await, PYTHON_BCRYPT_12, "a failed login changes nothing");
+    assert_eq!(app.login_as(&new_client(), "ada", "correct horse battery").await.status(), 200);
+    let upgraded = stored_hash(&app, "ada").await;
+    assert!(upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{upgraded}");
+    assert_eq!(app.login_as(&new_client(), "ada", "correct horse battery").await.status(), 200, "and still logs in");
+}
+
+#[tokio::test]
+async fn bcrypt_can_be_chosen_and_never_truncates() {
+    let app = TestApp::spawn_with(|c| c.password.algorithm = PasswordAlgorithm::Bcrypt).await;
+    app.signed_up("ada").await;
+    assert!(stored_hash(&app, "ada").await.starts_with("$2b$12$"));
+    assert_eq!(app.login_as(&new_client(), "ada", PASSWORD).await.status(), 200);
+    let long = "x".repeat(72) + "-and-more";
+    let r = app.signup_as(&new_client(), "bob", &long).await;
+    let body = assert_error(r, 422, "validation_failed").await;
+    assert!(body["fields"]["password"].as_str().unwrap().contains("72"), "{body}");
+}
+
+#[tokio::test]
+async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ada").await;
+    async fn median(app: &TestApp, username: &str) -> Duration {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            assert_eq!(app.login_as(&new_client(), username, "not-the-password").await.status(), 401);
+            times.push(started.elapsed());
+        }
+        times.sort();
+        times[2]
+    }
+    let known = median(&app, "ada").await;
+    let unknown = median(&app, "nobody-at-all").await;
+    // Both are one argon2id verification (tens of ms); without the dummy hash the
+    // unknown user would answer in about a millisecond.
+    let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+    assert!((0.5..2.0).contains(&ratio), "known {known:?}, unknown {unknown:?}");
+}
