@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# latchkey's whole test suite:
+#   1. Rust: unit tests and the HTTP integration suite on SQLite (and once more on
+#      PostgreSQL when LATCHKEY_TEST_POSTGRES_URL is set; under CI=true it must be),
+#   2. the web app: type-check, lint, Vitest,
+#   3. the browser journeys: Playwright with Debian's /usr/bin/chromium against the
+#      release binary (skipped with a notice when Chromium is missing, unless CI=true).
+# Everything is built in the release profile, once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ "${CI:-}" = "true" ] && [ -z "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
+  echo "test.sh: CI=true requires LATCHKEY_TEST_POSTGRES_URL (the PostgreSQL run may not be skipped)" >&2
+  exit 1
+fi
+
+step "Rust tests (SQLite)"
+cargo test --release --all-targets
+
+if [ -n "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
+  step "Rust integration tests (PostgreSQL at ${LATCHKEY_TEST_POSTGRES_URL%%@*}@…)"
+  cargo test --release --test api
+else
+  step "PostgreSQL run skipped: set LATCHKEY_TEST_POSTGRES_URL=postgres://user@host/db to include it"
+fi
+
+step "Web app: type-check, lint, unit tests"
+(cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run typecheck && npm run lint && npm test)
+
+step "Browser journeys (Playwright + Chromium)"
+if [ ! -x /usr/bin/chromium ] && [ "${CI:-}" != "true" ]; then
+  echo "SKIPPED: /usr/bin/chromium not found (apt-get install chromium); browser journeys not run"
+else
+  (cd e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCHKEY_BIN="$PWD/../target/release/latchkey" npm test)
+fi
