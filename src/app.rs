@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, IpNet};
 use crate::crypto::hasher::Hasher;
 use crate::http::cookies::SessionCookie;
+use crate::service::keys::{self, KeyRing};
 use crate::service::throttle::Throttle;
 use crate::service::{sessions, Ctx};
 use crate::store::Store;
@@ -49,7 +50,8 @@ pub async fn build_ctx(config: Config) -> anyhow::Result<Ctx> {
     store.migrate().await.context("cannot migrate the database")?;
     let hasher = Hasher::start(&config.password).context("cannot start the password hashing threads")?;
     let throttle = Throttle::new(&config.throttle);
-    Ok(Ctx { config: Arc::new(config), store, hasher, throttle })
+    let keys = KeyRing::load(&store, &config).await.context("cannot load the JWT keys")?;
+    Ok(Ctx { config: Arc::new(config), store, hasher, throttle, keys })
 }
 
 pub struct App {
@@ -90,11 +92,13 @@ impl App {
     /// is closed cleanly.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let key_reloads = tokio::spawn(reload_keys(self.state.clone()));
         let router = crate::http::router(self.state.clone());
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        key_reloads.abort();
         self.state.ctx.store.close().await;
         served.context("the server failed")
     }
@@ -112,6 +116,25 @@ async fn maintain(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "expired sessions not deleted"),
         }
         state.ctx.throttle.prune();
+        let now = crate::service::now();
+        if let Err(e) = state.ctx.store.delete_dead_refresh_families(now, now - 86_400).await {
+            tracing::warn!(error = %e, "dead refresh tokens not deleted");
+        }
+        if let Err(e) = keys::forget_expired_keys(&state.ctx.store, &state.ctx.keys).await {
+            tracing::warn!(error = %e, "expired JWT keys not deleted");
+        }
+    }
+}
+
+/// Re-reads the JWT keys so that a rotation made elsewhere reaches this instance.
+async fn reload_keys(state: AppState) {
+    let mut every = tokio::time::interval(keys::RELOAD_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(e) = state.ctx.keys.reload(&state.ctx.store).await {
+            tracing::warn!(error = %e, "JWT keys not reloaded");
+        }
     }
 }
 

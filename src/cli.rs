@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `user create|set-roles|delete`,
-//! `config check`.
+//! `keys rotate`, `config check`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use crate::app::{build_ctx, App};
 use crate::config::{parse_roles, Config, Overrides};
 use crate::domain::Roles;
 use crate::error::AppError;
-use crate::service::{accounts, Client};
+use crate::service::{accounts, admin, keys, Client};
 
 #[derive(Parser)]
 #[command(name = "latchkey", version, about = "Authentication server for single-page apps")]
@@ -41,9 +41,18 @@ enum Command {
     /// Manage user accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the JWT signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key current; older keys verify until their tokens expire
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -95,6 +104,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user(config, command).await,
+        Command::Keys(KeysCommand::Rotate) => {
+            let ctx = build_ctx(config).await?;
+            let rotated = keys::rotate(&ctx.store, &ctx.config).await;
+            ctx.store.close().await;
+            let (kid, retired) = rotated?;
+            println!("new signing key {kid}; {retired} older key(s) verify until their tokens expire");
+            Ok(())
+        }
     }
 }
 
@@ -120,13 +137,13 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::SetRoles { username, roles } => {
             let roles = Roles::new(parse_roles(&roles).map_err(anyhow::Error::msg)?);
             let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
-            let user = accounts::set_roles(&ctx, id, roles, None, &client).await.map_err(explain)?;
+            let user = admin::set_roles(&ctx, id, roles, None, &client).await.map_err(explain)?;
             println!("{} now has roles {}", user.username, user.roles.names().join(", "));
             Ok(())
         }
         UserCommand::Delete { username } => {
             let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
-            accounts::delete_user(&ctx, id, None, &client).await.map_err(explain)?;
+            admin::delete_user(&ctx, id, None, &client).await.map_err(explain)?;
             println!("deleted user {username}");
             Ok(())
         }

@@ -250,8 +250,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
-            Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None if Path::new("latchkey.toml").exists() => figment = figment.merge(Toml::file_exact("latchkey.toml")),
+            Some(path) => figment = figment.merge(file_without_secrets(path)?),
+            None if Path::new("latchkey.toml").exists() => {
+                figment = figment.merge(file_without_secrets(Path::new("latchkey.toml"))?)
+            }
             None => {}
         }
         let env = Env::prefixed("LATCHKEY_").split("__").filter(|key| {
@@ -370,6 +372,17 @@ impl Config {
     pub fn allowed_origins(&self) -> BTreeSet<String> {
         self.cors.allowed_origins.iter().cloned().collect()
     }
+}
+
+/// The TOML file as a provider, refusing a secret written into it: secrets come from
+/// the environment or a file of their own, so the configuration can be shared.
+fn file_without_secrets(path: &Path) -> Result<figment::providers::Data<Toml>, ConfigError> {
+    if Figment::from(Toml::file_exact(path)).find_value("tokens.hs256_secret").is_ok() {
+        return Err(ConfigError::Invalid(
+            "tokens.hs256_secret may not be written in the configuration file: set LATCHKEY_TOKENS__HS256_SECRET or tokens.hs256_secret_file".into(),
+        ));
+    }
+    Ok(Toml::file_exact(path))
 }
 
 fn toml_string(config: &Config) -> String {

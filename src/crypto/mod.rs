@@ -2,5 +2,6 @@
 
 pub mod common_passwords;
 pub mod hasher;
+pub mod jwt;
 pub mod password;
 pub mod token;

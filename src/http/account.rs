@@ -1,7 +1,9 @@
-//! API.md "Account": password change and the caller's own sessions.
+//! API.md "Account": password change, the caller's own sessions, avatars.
 
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
 use axum::Router;
@@ -12,13 +14,15 @@ use super::extract::{CurrentUser, Json};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::sessions::SessionInfo;
-use crate::service::{accounts, sessions, Client};
+use crate::service::{accounts, avatars, sessions, Client};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/me/password", put(change_password))
         .route("/api/me/sessions", get(list_my_sessions).delete(delete_my_other_sessions))
         .route("/api/me/sessions/{id}", delete(delete_my_session))
+        .route("/api/me/avatar", put(put_my_avatar).layer(DefaultBodyLimit::max(avatars::MAX_BYTES)))
+        .route("/api/users/{id}/avatar", get(get_avatar))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -71,7 +75,7 @@ pub async fn delete_my_session(
     client: Client,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let id = super::extract::path_id(&id)?;
     sessions::revoke_own(&state.ctx, caller.user.id, id, &client).await?;
     if caller.session_id == Some(id) {
         return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookie.clear())]).into_response());
@@ -89,4 +93,40 @@ pub async fn delete_my_other_sessions(
 ) -> Result<StatusCode, AppError> {
     sessions::revoke_others(&state.ctx, caller.user.id, caller.session_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stores the caller's avatar: the raw image as the body, with its Content-Type.
+#[utoipa::path(put, path = "/api/me/avatar", tag = "account", security(("session" = []), ("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/png", description = "PNG, JPEG or GIF, at most 5 MiB"),
+    responses((status = 204, description = "Stored"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, description = "Not PNG, JPEG or GIF, or the bytes are not the declared type", body = ErrorBody)))]
+pub async fn put_my_avatar(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, AppError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: "5 MiB" },
+        _ => AppError::BadRequest("The request body could not be read".into()),
+    })?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    avatars::put(&state.ctx, caller.user.id, content_type, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's avatar: the exact bytes uploaded, with their type. Public.
+#[utoipa::path(get, path = "/api/users/{id}/avatar", tag = "account", params(("id" = i64, Path)),
+    responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+pub async fn get_avatar(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let (content_type, bytes) = avatars::get(&state.ctx, super::extract::path_id(&id)?).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

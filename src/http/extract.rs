@@ -170,6 +170,55 @@ where
     }
 }
 
+/// The caller, who must hold the `admin` role: 401 when anonymous, 403 without it.
+pub struct AdminUser(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminUser
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let caller = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        if !caller.user.roles.is_admin() {
+            return Err(AppError::Forbidden);
+        }
+        Ok(AdminUser(caller))
+    }
+}
+
+/// `?limit=N&<cursor>=ID` of a paginated list. A value that is not a number, or a
+/// limit outside `1..=max`, is 400; other query keys are ignored.
+pub struct Page {
+    pub limit: i64,
+    pub cursor: Option<i64>,
+}
+
+impl Page {
+    pub fn parse(query: Option<&str>, cursor: &str, default: i64, max: i64) -> Result<Page, AppError> {
+        let mut page = Page { limit: default, cursor: None };
+        let pairs = query.unwrap_or_default().split('&').filter(|p| !p.is_empty());
+        for (key, value) in pairs.map(|p| p.split_once('=').unwrap_or((p, ""))) {
+            let number = || value.parse::<i64>().map_err(|_| AppError::BadRequest(format!("{key} must be an integer")));
+            if key == "limit" {
+                page.limit = number()?;
+                if !(1..=max).contains(&page.limit) {
+                    return Err(AppError::BadRequest(format!("limit must be between 1 and {max}")));
+                }
+            } else if key == cursor {
+                page.cursor = Some(number()?);
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// A numeric path id; anything else names no resource.
+pub fn path_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>().map_err(|_| AppError::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +239,17 @@ mod tests {
         assert_eq!(bearer_token(&headers("Bearerabc")), None);
         assert_eq!(bearer_token(&headers("Basic YWJj")), None);
         assert_eq!(bearer_token(&headers("Bearer ")), Some(""));
+    }
+
+    #[test]
+    fn pages_parse_limits_and_cursors() {
+        let p = Page::parse(Some("limit=10&after=17&x=y"), "after", 50, 200).unwrap();
+        assert_eq!((p.limit, p.cursor), (10, Some(17)));
+        let p = Page::parse(None, "after", 50, 200).unwrap();
+        assert_eq!((p.limit, p.cursor), (50, None));
+        for bad in ["limit=0", "limit=201", "limit=x", "after=abc", "limit="] {
+            assert!(Page::parse(Some(bad), "after", 50, 200).is_err(), "{bad}");
+        }
     }
 
     #[test]

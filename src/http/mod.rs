@@ -3,12 +3,15 @@
 //! shape the answer.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod cookies;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod posts;
+pub mod tokens;
 pub mod web;
 
 use std::time::Duration;
@@ -31,6 +34,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(account::router())
+        .merge(tokens::router())
+        .merge(admin::router())
+        .merge(posts::router())
         .merge(ops::router())
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, auth, ops};
+use super::{account, admin, auth, ops, posts, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,11 @@ use super::{account, auth, ops};
     paths(
         auth::signup, auth::login, auth::check_session, auth::logout, auth::me,
         account::change_password, account::list_my_sessions, account::delete_my_session, account::delete_my_other_sessions,
+        account::put_my_avatar, account::get_avatar,
+        tokens::token, tokens::refresh_token, tokens::revoke_token, tokens::jwks,
+        admin::list_users, admin::get_user, admin::set_user_roles, admin::revoke_user_sessions, admin::delete_user,
+        admin::list_audit_events,
+        posts::list_posts, posts::create_post, posts::delete_post,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::domain::User, crate::error::ErrorBody)),
@@ -20,6 +25,9 @@ use super::{account, auth, ops};
     tags(
         (name = "sessions", description = "Signup, login and cookie sessions"),
         (name = "account", description = "The caller's own account"),
+        (name = "tokens", description = "JWT access tokens, refresh tokens, JWKS"),
+        (name = "admin", description = "User administration and the audit log (role admin)"),
+        (name = "posts", description = "The example protected resource"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

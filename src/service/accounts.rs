@@ -265,12 +265,13 @@ pub async fn change_password(
     let mut tx = ctx.store.begin().await?;
     tx.update_password_hash(user.id, &hash, now()).await?;
     let ended = tx.delete_sessions_of_user(user.id, current_session).await?;
+    let families = super::tokens::revoke_all_for_user(&mut tx, user.id).await?;
     audit::record(
         &mut tx,
         Event::new(Kind::PasswordChanged, client)
             .user(user.id)
             .actor(Some(user.id))
-            .detail(json!({"sessions_ended": ended})),
+            .detail(json!({"sessions_ended": ended, "token_families_revoked": families})),
     )
     .await?;
     tx.commit().await?;
@@ -301,44 +302,6 @@ pub async fn create_user(
     .await?;
     tx.commit().await?;
     Ok(user)
-}
-
-/// Replaces a user's roles (`user` is always kept). Refuses to remove the last admin.
-pub async fn set_roles(
-    ctx: &Ctx,
-    user_id: UserId,
-    roles: Roles,
-    actor: Option<UserId>,
-    client: &Client,
-) -> Result<User, AppError> {
-    let mut tx = ctx.store.begin().await?;
-    let admins = tx.admin_ids().await?;
-    if !roles.is_admin() && admins == [user_id] {
-        return Err(AppError::LastAdmin);
-    }
-    let row = tx.set_roles(user_id, &roles.to_column(), now()).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Event::new(Kind::RolesChanged, client).user(user_id).actor(actor).detail(json!({"roles": roles.names()})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(row.into_user().0)
-}
-
-/// Deletes a user with their sessions. Refuses to delete the last admin.
-pub async fn delete_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    let admins = tx.admin_ids().await?;
-    if admins == [user_id] {
-        return Err(AppError::LastAdmin);
-    }
-    if !tx.delete_user(user_id).await? {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx, Event::new(Kind::UserDeleted, client).user(user_id).actor(actor)).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// The id of the account with this username, for the CLI.

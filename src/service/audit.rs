@@ -1,10 +1,13 @@
 //! Audit events (API.md "Authorization and the admin API"): what happened, to whom, by
 //! whom, from where. Never a password, token or hash.
 
+use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{now, Client, Ctx};
-use crate::domain::UserId;
+use crate::domain::{from_unix, rfc3339_seconds, UserId};
 use crate::error::AppError;
 use crate::store::audit::NewAuditEvent;
 use crate::store::Tx;
@@ -16,6 +19,9 @@ pub enum Kind {
     LoginFailed,
     LoginThrottled,
     Logout,
+    TokenIssued,
+    TokenRefreshed,
+    TokenReuseDetected,
     PasswordChanged,
     SessionRevoked,
     RolesChanged,
@@ -30,6 +36,9 @@ impl Kind {
             Kind::LoginFailed => "login_failed",
             Kind::LoginThrottled => "login_throttled",
             Kind::Logout => "logout",
+            Kind::TokenIssued => "token_issued",
+            Kind::TokenRefreshed => "token_refreshed",
+            Kind::TokenReuseDetected => "token_reuse_detected",
             Kind::PasswordChanged => "password_changed",
             Kind::SessionRevoked => "session_revoked",
             Kind::RolesChanged => "roles_changed",
@@ -88,4 +97,45 @@ pub async fn record_alone(ctx: &Ctx, event: Event<'_>) -> Result<(), AppError> {
     record(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// An audit event as `GET /api/audit` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: i64,
+    #[serde(with = "rfc3339_seconds")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    #[schema(example = "login_failed")]
+    pub kind: String,
+    /// The account the event is about.
+    pub user_id: Option<UserId>,
+    /// Who acted; null when anonymous or the CLI.
+    pub actor_id: Option<UserId>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: Value,
+}
+
+/// Newest first, strictly before the `before` id; `next` is the cursor of the next page.
+pub async fn list(ctx: &Ctx, before: Option<i64>, limit: i64) -> Result<(Vec<AuditEvent>, Option<i64>), AppError> {
+    let rows = ctx.store.audit_events(before, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let events: Vec<AuditEvent> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| AuditEvent {
+            id: r.id,
+            at: from_unix(r.at),
+            kind: r.kind,
+            user_id: r.user_id,
+            actor_id: r.actor_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            detail: serde_json::from_str(&r.detail).unwrap_or(Value::Null),
+        })
+        .collect();
+    let next = if more { events.last().map(|e| e.id) } else { None };
+    Ok((events, next))
 }

@@ -1,7 +1,11 @@
 //! The rules. Handlers call one function here; functions here call the store.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
+pub mod avatars;
+pub mod keys;
+pub mod posts;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -14,6 +18,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
 use crate::store::Store;
+use keys::KeyRing;
 use throttle::Throttle;
 
 /// Everything the services need, built once by `App::build`.
@@ -22,6 +27,7 @@ pub struct Ctx {
     pub store: Store,
     pub hasher: Hasher,
     pub throttle: Throttle,
+    pub keys: KeyRing,
 }
 
 /// Who is calling, as far as sessions and the audit log care.

@@ -1,9 +1,161 @@
-//! Access tokens.
+//! API.md "Tokens": short-lived JWT access tokens and single-use, rotating refresh
+//! tokens grouped in one family per login. A spent refresh token presented again after
+//! the grace period is treated as theft: the whole family is revoked.
 
-use super::Ctx;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::audit::{self, Event, Kind};
+use super::{accounts, now, Client, Ctx};
+use crate::crypto::jwt::{Claims, VerifyError};
+use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::User;
 use crate::error::AppError;
+use crate::store::Tx;
 
-pub async fn authenticate(_ctx: &Ctx, _token: &str) -> Result<User, AppError> {
-    Err(AppError::InvalidToken)
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: User,
+}
+
+/// `POST /api/token`: a password login that answers with tokens instead of a cookie.
+pub async fn issue(
+    ctx: &Ctx,
+    username: Option<&str>,
+    password: Option<&str>,
+    client: &Client,
+) -> Result<TokenPair, AppError> {
+    let user = accounts::check_password(ctx, username, password, client).await?;
+    let mut tx = ctx.store.begin().await?;
+    let family = tx.insert_family(user.id, now()).await?;
+    let refresh_token = new_refresh_token(ctx, &mut tx, family).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::TokenIssued, client).user(user.id).actor(Some(user.id)).detail(json!({"family": family})),
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    pair(ctx, user, refresh_token)
+}
+
+/// `POST /api/token/refresh`: spends a refresh token for a new pair.
+pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Result<TokenPair, AppError> {
+    let presented = presented.filter(|t| looks_like_token(t)).ok_or(AppError::InvalidToken)?;
+    let now = now();
+    let mut tx = ctx.store.begin().await?;
+    let row = tx.refresh_token(&token_hash(presented)).await?.ok_or(AppError::InvalidToken)?;
+    if row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(AppError::InvalidToken);
+    }
+    let spent_now = row.used_at.is_none() && tx.spend_refresh_token(row.id, now).await?;
+    if !spent_now {
+        // Already spent (or spent by a request racing this one, which the writer
+        // serialised before us): a second tab within the grace gets its own pair.
+        let used_at = row.used_at.unwrap_or(now);
+        if now - used_at > ctx.config.tokens.refresh_reuse_grace.secs()
+            || ctx.config.tokens.refresh_reuse_grace.is_zero()
+        {
+            tx.revoke_family(row.family_id, now).await?;
+            audit::record(
+                &mut tx,
+                Event::new(Kind::TokenReuseDetected, client).user(row.user_id).detail(json!({"family": row.family_id})),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::warn!(user_id = row.user_id, family = row.family_id, "refresh token reuse: family revoked");
+            return Err(AppError::InvalidToken);
+        }
+    }
+    let refresh_token = new_refresh_token(ctx, &mut tx, row.family_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::TokenRefreshed, client)
+            .user(row.user_id)
+            .actor(Some(row.user_id))
+            .detail(json!({"family": row.family_id, "within_grace": !spent_now})),
+    )
+    .await?;
+    tx.commit().await?;
+    let user = ctx.store.user_by_id(row.user_id).await?.ok_or(AppError::InvalidToken)?.into_user().0;
+    pair(ctx, user, refresh_token)
+}
+
+/// `POST /api/token/revoke`: ends the token's family. Unknown tokens are fine too.
+pub async fn revoke(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Result<(), AppError> {
+    let Some(presented) = presented.filter(|t| looks_like_token(t)) else { return Ok(()) };
+    let mut tx = ctx.store.begin().await?;
+    if let Some(row) = tx.refresh_token(&token_hash(presented)).await? {
+        if row.revoked_at.is_none() {
+            tx.revoke_family(row.family_id, now()).await?;
+            audit::record(
+                &mut tx,
+                Event::new(Kind::Logout, client)
+                    .user(row.user_id)
+                    .actor(Some(row.user_id))
+                    .detail(json!({"family": row.family_id})),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The user an access token speaks for. Expired → `TokenExpired`; anything else that
+/// is not our valid token → `InvalidToken`. The user must still exist.
+pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<User, AppError> {
+    let claims = match ctx.keys.current().verify(token) {
+        Err(VerifyError::UnknownKid)
+            if ctx.keys.reload_for_unknown_kid(&ctx.store).await.map_err(AppError::Internal)? =>
+        {
+            ctx.keys.current().verify(token)
+        }
+        other => other,
+    }
+    .map_err(|e| match e {
+        VerifyError::Expired => AppError::TokenExpired,
+        VerifyError::UnknownKid | VerifyError::Invalid => AppError::InvalidToken,
+    })?;
+    let id: i64 = claims.sub.parse().map_err(|_| AppError::InvalidToken)?;
+    let row = ctx.store.user_by_id(id).await?.ok_or(AppError::InvalidToken)?;
+    Ok(row.into_user().0)
+}
+
+async fn new_refresh_token(ctx: &Ctx, tx: &mut Tx, family: i64) -> Result<String, AppError> {
+    let token = new_token();
+    let now = now();
+    tx.insert_refresh_token(family, &token_hash(&token), now, now + ctx.config.tokens.refresh_ttl.secs()).await?;
+    Ok(token)
+}
+
+fn pair(ctx: &Ctx, user: User, refresh_token: String) -> Result<TokenPair, AppError> {
+    let now = now();
+    let ttl = ctx.config.tokens.access_ttl.secs();
+    let claims = Claims {
+        iss: super::keys::issuer(&ctx.config),
+        aud: ctx.config.tokens.audience.clone(),
+        sub: user.id.to_string(),
+        username: user.username.clone(),
+        roles: user.roles.names(),
+        iat: now,
+        nbf: now,
+        exp: now + ttl,
+        jti: new_token()[..22].to_string(),
+    };
+    let access_token = ctx.keys.current().sign(&claims).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: ttl, refresh_token, user })
+}
+
+/// Revokes every refresh-token family of the user, inside the caller's transaction.
+pub async fn revoke_all_for_user(tx: &mut Tx, user_id: i64) -> Result<u64, AppError> {
+    Ok(tx.revoke_families_of_user(user_id, now()).await?)
 }

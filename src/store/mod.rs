@@ -6,6 +6,10 @@
 //! Multi-statement changes run in a `Tx`, with their audit event in the same transaction.
 
 pub mod audit;
+pub mod avatars;
+pub mod keys;
+pub mod posts;
+pub mod refresh;
 pub mod sessions;
 pub mod users;
 

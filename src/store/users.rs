@@ -53,6 +53,12 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?)
     }
 
+    /// Ordered by id, strictly after `after` when given.
+    pub async fn users_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(after.unwrap_or(0)).bind(limit).fetch_all(pool).await)?)
+    }
+
     pub async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1");
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?)
@@ -100,9 +106,9 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn user_by_username_key(&mut self, key: &str) -> Result<Option<UserRow>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1");
-        Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(key).fetch_optional(conn).await)?)
+    pub async fn user_by_id(&mut self, id: UserId) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?)
     }
 
     pub async fn set_roles(&mut self, id: UserId, roles: &str, now: i64) -> Result<Option<UserRow>, StoreError> {

@@ -106,6 +106,10 @@ fn unknown_keys_and_bad_values_are_errors_not_ignored() {
         ("[session]\nidle_timeout = \"7 days\"\n", "duration"),
         ("[cors]\nallowed_origins = [\"https://app.example.com/\"]\n", "origin"),
         ("[tokens]\nalgorithm = \"HS256\"\n", "HS256"),
+        (
+            "[tokens]\nalgorithm = \"HS256\"\nhs256_secret = \"0123456789abcdef0123456789abcdef\"\n",
+            "LATCHKEY_TOKENS__HS256_SECRET",
+        ),
     ] {
         write_config(dir.path(), extra);
         let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -120,4 +124,44 @@ fn unknown_keys_and_bad_values_are_errors_not_ignored() {
         .output()
         .unwrap();
     assert!(!out.status.success() && text(&out).contains("does not exist"));
+}
+
+#[test]
+fn the_hs256_secret_comes_from_the_environment_or_its_own_file_and_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "an-hs256-secret-of-at-least-32-bytes!";
+    write_config(dir.path(), "[tokens]\nalgorithm = \"HS256\"\n");
+    let check = |envs: &[(&str, String)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(["--config", dir.path().join("latchkey.toml").to_str().unwrap(), "config", "check"]);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = check(&[("LATCHKEY_TOKENS__HS256_SECRET", secret.to_string())]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(secret), "{}", text(&out));
+    let file = dir.path().join("hs256.key");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let out = check(&[("LATCHKEY_TOKENS__HS256_SECRET_FILE", file.display().to_string())]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(secret), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn keys_rotate_makes_a_new_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let out = latchkey(dir.path(), &["keys", "rotate"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("new signing key"), "{}", text(&out));
+    let server = start_binary(dir.path());
+    let jwks: Value =
+        reqwest::get(format!("{}/.well-known/jwks.json", server.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "the first key was made at migrate time and now only verifies"
+    );
 }

@@ -174,6 +174,44 @@ impl TestApp {
         assert_eq!(r.status(), StatusCode::CREATED, "signup of {username}");
         r.json().await.expect("user json")
     }
+
+    /// Creates an admin through the same path as `latchkey user create --admin`, and
+    /// logs this app's client in as it.
+    pub async fn admin(&self, username: &str) -> Value {
+        latchkey::service::accounts::create_user(&self.state.ctx, username, None, PASSWORD, true)
+            .await
+            .expect("create admin");
+        let r = self.login(username, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.expect("user json")
+    }
+
+    /// `POST /api/token` for `username`; returns the token response.
+    pub async fn tokens(&self, username: &str, password: &str) -> Value {
+        let r = new_client()
+            .post(self.url("/api/token"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::OK, "token for {username}");
+        r.json().await.expect("token json")
+    }
+
+    /// `POST /api/token/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        new_client()
+            .post(self.url("/api/token/refresh"))
+            .json(&json!({"refresh_token": refresh_token}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET path` with a Bearer token and no cookie.
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Response {
+        new_client().get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
 }
 
 impl Drop for TestApp {

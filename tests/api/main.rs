@@ -3,6 +3,8 @@
 mod helpers;
 
 mod account;
+mod admin;
+mod avatars;
 mod cli;
 mod cookie_sessions;
 mod csrf_cors;
@@ -10,4 +12,6 @@ mod durability;
 mod hostile_input;
 mod operations;
 mod passwords;
+mod posts;
 mod throttling;
+mod tokens;

@@ -94,6 +94,21 @@ async fn the_openapi_document_describes_every_route() {
         ("/readyz", "get"),
         ("/metrics", "get"),
         ("/api/openapi.json", "get"),
+        ("/api/me/avatar", "put"),
+        ("/api/users/{id}/avatar", "get"),
+        ("/api/token", "post"),
+        ("/api/token/refresh", "post"),
+        ("/api/token/revoke", "post"),
+        ("/.well-known/jwks.json", "get"),
+        ("/api/users", "get"),
+        ("/api/users/{id}", "get"),
+        ("/api/users/{id}", "delete"),
+        ("/api/users/{id}/roles", "put"),
+        ("/api/users/{id}/sessions", "delete"),
+        ("/api/audit", "get"),
+        ("/api/posts", "get"),
+        ("/api/posts", "post"),
+        ("/api/posts/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");

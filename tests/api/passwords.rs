@@ -61,20 +61,20 @@ async fn bcrypt_can_be_chosen_and_never_truncates() {
 async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
     let app = TestApp::spawn().await;
     app.signed_up("ada").await;
-    async fn median(app: &TestApp, username: &str) -> Duration {
-        let mut times = Vec::new();
-        for _ in 0..5 {
+    // Interleaved, so that load from tests running alongside hits both alike.
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        for (name, times) in [("ada", &mut known), ("nobody-at-all", &mut unknown)] {
             let started = Instant::now();
-            assert_eq!(app.login_as(&new_client(), username, "not-the-password").await.status(), 401);
+            assert_eq!(app.login_as(&new_client(), name, "not-the-password").await.status(), 401);
             times.push(started.elapsed());
         }
-        times.sort();
-        times[2]
     }
-    let known = median(&app, "ada").await;
-    let unknown = median(&app, "nobody-at-all").await;
+    known.sort();
+    unknown.sort();
+    let (known, unknown): (Duration, Duration) = (known[3], unknown[3]);
     // Both are one argon2id verification (tens of ms); without the dummy hash the
     // unknown user would answer in about a millisecond.
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
-    assert!((0.5..2.0).contains(&ratio), "known {known:?}, unknown {unknown:?}");
+    assert!((0.33..3.0).contains(&ratio), "median known {known:?}, unknown {unknown:?}");
 }

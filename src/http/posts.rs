@@ -1,0 +1,67 @@
+//! API.md "Example protected resource": posts.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{path_id, CurrentUser, Json, Page};
+use crate::app::AppState;
+use crate::error::{AppError, ErrorBody};
+use crate::service::posts::{self, Post};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/posts", get(list_posts).post(create_post)).route("/api/posts/{id}", delete(delete_post))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostsResponse {
+    posts: Vec<Post>,
+    /// Cursor for the next page (`before`), or null.
+    next: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewPostRequest {
+    /// 1 to 10000 characters.
+    body: Option<String>,
+}
+
+/// Posts, newest first: `limit` (1..=200, default 50) before the `before` id. Public.
+#[utoipa::path(get, path = "/api/posts", tag = "posts", params(("limit" = Option<i64>, Query), ("before" = Option<i64>, Query)),
+    responses((status = 200, body = PostsResponse), (status = 400, body = ErrorBody)))]
+pub async fn list_posts(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<axum::Json<PostsResponse>, AppError> {
+    let page = Page::parse(query.as_deref(), "before", 50, 200)?;
+    let (posts, next) = posts::list(&state.ctx, page.cursor, page.limit).await?;
+    Ok(axum::Json(PostsResponse { posts, next }))
+}
+
+/// Writes a post as the caller.
+#[utoipa::path(post, path = "/api/posts", tag = "posts", security(("session" = []), ("bearer" = [])), request_body = NewPostRequest,
+    responses((status = 201, body = Post), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_post(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    Json(req): Json<NewPostRequest>,
+) -> Result<(StatusCode, axum::Json<Post>), AppError> {
+    let post = posts::create(&state.ctx, &caller.user, req.body.as_deref()).await?;
+    Ok((StatusCode::CREATED, axum::Json(post)))
+}
+
+/// Deletes a post: its author or an admin.
+#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", security(("session" = []), ("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_post(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    posts::delete(&state.ctx, &caller.user, path_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

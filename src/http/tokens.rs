@@ -1,0 +1,80 @@
+//! API.md "Tokens": access and refresh tokens, and the JWKS other services verify with.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use crate::app::AppState;
+use crate::error::{AppError, ErrorBody};
+use crate::service::tokens::{self, TokenPair};
+use crate::service::Client;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/token", post(token))
+        .route("/api/token/refresh", post(refresh_token))
+        .route("/api/token/revoke", post(revoke_token))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// The username or the email address.
+    username: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    refresh_token: Option<String>,
+}
+
+/// Logs in with a password and answers with an access token and a refresh token.
+#[utoipa::path(post, path = "/api/token", tag = "tokens", request_body = TokenRequest,
+    responses((status = 200, body = TokenPair), (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_credentials", body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn token(
+    State(state): State<AppState>,
+    client: Client,
+    Json(req): Json<TokenRequest>,
+) -> Result<axum::Json<TokenPair>, AppError> {
+    Ok(axum::Json(tokens::issue(&state.ctx, req.username.as_deref(), req.password.as_deref(), &client).await?))
+}
+
+/// Spends a refresh token for a new pair; the old refresh token is dead afterwards.
+#[utoipa::path(post, path = "/api/token/refresh", tag = "tokens", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_token: unknown, expired, revoked or reused", body = ErrorBody)))]
+pub async fn refresh_token(
+    State(state): State<AppState>,
+    client: Client,
+    Json(req): Json<RefreshRequest>,
+) -> Result<axum::Json<TokenPair>, AppError> {
+    Ok(axum::Json(tokens::refresh(&state.ctx, req.refresh_token.as_deref(), &client).await?))
+}
+
+/// Revokes the refresh token's whole family (a token client's logout).
+#[utoipa::path(post, path = "/api/token/revoke", tag = "tokens", request_body = RefreshRequest,
+    responses((status = 204, description = "Revoked (also for unknown tokens)"), (status = 400, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    client: Client,
+    Json(req): Json<RefreshRequest>,
+) -> Result<StatusCode, AppError> {
+    tokens::revoke(&state.ctx, req.refresh_token.as_deref(), &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The public keys that verify access tokens (empty with HS256, whose key is secret).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, description = "{\"keys\": [JWK]}", content_type = "application/json")))]
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let body = state.ctx.keys.current().jwks();
+    ([(header::CACHE_CONTROL, "public, max-age=60")], axum::Json(body)).into_response()
+}

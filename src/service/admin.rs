@@ -1,0 +1,85 @@
+//! The admin API's rules (API.md "Authorization and the admin API"), also used by the
+//! CLI: listing users, changing roles with the last-admin guard, revoking a user's
+//! sessions and tokens, deleting a user.
+
+use serde_json::json;
+
+use super::audit::{self, Event, Kind};
+use super::{now, tokens, Client, Ctx};
+use crate::domain::{Roles, User, UserId};
+use crate::error::AppError;
+
+/// Ordered by id, after the `after` cursor; `next` is the last id when more follow.
+pub async fn list_users(ctx: &Ctx, after: Option<i64>, limit: i64) -> Result<(Vec<User>, Option<i64>), AppError> {
+    let rows = ctx.store.users_page(after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let users: Vec<User> = rows.into_iter().take(limit as usize).map(|r| r.into_user().0).collect();
+    let next = if more { users.last().map(|u| u.id) } else { None };
+    Ok((users, next))
+}
+
+pub async fn get_user(ctx: &Ctx, id: UserId) -> Result<User, AppError> {
+    Ok(ctx.store.user_by_id(id).await?.ok_or(AppError::NotFound)?.into_user().0)
+}
+
+/// Replaces a user's roles (`user` is always kept). Refuses to remove the last admin.
+pub async fn set_roles(
+    ctx: &Ctx,
+    user_id: UserId,
+    roles: Roles,
+    actor: Option<UserId>,
+    client: &Client,
+) -> Result<User, AppError> {
+    let mut tx = ctx.store.begin().await?;
+    let admins = tx.admin_ids().await?;
+    if !roles.is_admin() && admins == [user_id] {
+        return Err(AppError::LastAdmin);
+    }
+    let row = tx.set_roles(user_id, &roles.to_column(), now()).await?.ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::RolesChanged, client).user(user_id).actor(actor).detail(json!({"roles": roles.names()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.into_user().0)
+}
+
+/// Ends all the user's sessions and revokes all their refresh tokens.
+pub async fn revoke_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
+    let mut tx = ctx.store.begin().await?;
+    if tx.user_by_id(user_id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let sessions = tx.delete_sessions_of_user(user_id, None).await?;
+    let families = tokens::revoke_all_for_user(&mut tx, user_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::SessionRevoked, client)
+            .user(user_id)
+            .actor(actor)
+            .detail(json!({"sessions_ended": sessions, "token_families_revoked": families})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a user with their sessions, tokens, posts and avatar. Refuses to delete
+/// the last admin.
+pub async fn delete_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
+    let mut tx = ctx.store.begin().await?;
+    let admins = tx.admin_ids().await?;
+    if admins == [user_id] {
+        return Err(AppError::LastAdmin);
+    }
+    let Some(row) = tx.user_by_id(user_id).await? else { return Err(AppError::NotFound) };
+    tx.delete_user(user_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Kind::UserDeleted, client).user(user_id).actor(actor).detail(json!({"username": row.username})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! The `jwt_keys` table: Ed25519 signing keys shared by every instance.
+
+use sqlx::FromRow;
+
+use super::{in_tx, on_reader, Store, StoreError, Tx};
+
+#[derive(Debug, FromRow)]
+pub struct KeyRow {
+    pub kid: String,
+    pub private_key: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl Store {
+    /// Keys still worth knowing: current ones, and retired ones retired after `cutoff`.
+    pub async fn jwt_keys(&self, cutoff: i64) -> Result<Vec<KeyRow>, StoreError> {
+        const SQL: &str = "SELECT kid, private_key, public_key, created_at, retired_at FROM jwt_keys
+            WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid";
+        Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(cutoff).fetch_all(pool).await)?)
+    }
+}
+
+impl Tx {
+    pub async fn current_key_count(&mut self) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            in_tx!(self, |conn| sqlx::query_as("SELECT COUNT(*) FROM jwt_keys WHERE retired_at IS NULL")
+                .fetch_one(conn)
+                .await)?;
+        Ok(n)
+    }
+
+    pub async fn insert_key(&mut self, row: &KeyRow) -> Result<(), StoreError> {
+        const SQL: &str =
+            "INSERT INTO jwt_keys (kid, private_key, public_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)";
+        in_tx!(self, |conn| sqlx::query(SQL)
+            .bind(&row.kid)
+            .bind(&row.private_key)
+            .bind(&row.public_key)
+            .bind(row.created_at)
+            .bind(row.retired_at)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Stops every current key from signing (they keep verifying).
+    pub async fn retire_current_keys(&mut self, now: i64) -> Result<u64, StoreError> {
+        Ok(in_tx!(self, |conn| sqlx::query("UPDATE jwt_keys SET retired_at = $1 WHERE retired_at IS NULL")
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
+    /// Forgets keys retired at or before `cutoff`: no token they signed is still valid.
+    pub async fn delete_keys_retired_before(&mut self, cutoff: i64) -> Result<u64, StoreError> {
+        Ok(in_tx!(self, |conn| sqlx::query("DELETE FROM jwt_keys WHERE retired_at IS NOT NULL AND retired_at <= $1")
+            .bind(cutoff)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+}
