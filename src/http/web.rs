@@ -15,6 +15,10 @@ struct Assets;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NO_CACHE: &str = "no-cache";
+/// The app loads only its own scripts and styles; images may also be `blob:` (avatar
+/// previews) or `data:`.
+const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
+                   object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /// The answer for every path no route claimed.
 pub async fn fallback(method: Method, uri: Uri) -> Response {
@@ -47,11 +51,16 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
 }
 
 fn file_response(file: rust_embed::EmbeddedFile, content_type: &str, cache: &'static str) -> Response {
+    let is_html = content_type.starts_with("text/html");
     let content_type =
         HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    (
+    let mut response = (
         [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, HeaderValue::from_static(cache))],
         file.data.into_owned(),
     )
-        .into_response()
+        .into_response();
+    if is_html {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
+    response
 }

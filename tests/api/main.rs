@@ -15,3 +15,4 @@ mod passwords;
 mod posts;
 mod throttling;
 mod tokens;
+mod web_app;
