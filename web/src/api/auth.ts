@@ -1,0 +1,28 @@
+import { request } from "./client";
+import type { User } from "./types";
+
+export interface SignupInput {
+  username: string;
+  password: string;
+  password_confirmation: string;
+  email?: string;
+}
+
+export function signup(input: SignupInput): Promise<User> {
+  return request<User>("POST", "/api/signup", { json: input });
+}
+
+/** `username` may also be the account's email address. */
+export function login(username: string, password: string): Promise<User> {
+  return request<User>("POST", "/api/login", { json: { username, password } });
+}
+
+/** The logged-in user, or null when the cookie names no live session (204). */
+export async function checkSession(signal?: AbortSignal): Promise<User | null> {
+  const user = await request<User | undefined>("GET", "/api/check_session", { signal });
+  return user ?? null;
+}
+
+export function logout(): Promise<void> {
+  return request<void>("DELETE", "/api/logout");
+}

@@ -1,0 +1,75 @@
+// Shapes of the JSON bodies described in /API.md; field names are kept as the
+// server spells them so a reader can match them line by line.
+
+export type UserId = number;
+
+export interface User {
+  id: UserId;
+  username: string;
+  email: string | null;
+  roles: string[];
+  created_at: string;
+}
+
+export interface Session {
+  id: number | string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+export interface PostAuthor {
+  id: UserId;
+  username: string;
+}
+
+export interface Post {
+  id: number;
+  body: string;
+  author: PostAuthor;
+  created_at: string;
+}
+
+export type AuditKind =
+  | "signup"
+  | "login_succeeded"
+  | "login_failed"
+  | "login_throttled"
+  | "logout"
+  | "token_issued"
+  | "token_refreshed"
+  | "token_reuse_detected"
+  | "password_changed"
+  | "session_revoked"
+  | "roles_changed"
+  | "user_deleted";
+
+export interface AuditEvent {
+  id: number;
+  at: string;
+  // A newer server may log kinds this build does not know yet.
+  kind: AuditKind | (string & {});
+  user_id: UserId | null;
+  actor_id: UserId | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: unknown;
+}
+
+export interface UsersPage {
+  users: User[];
+  next: UserId | null;
+}
+
+export interface PostsPage {
+  posts: Post[];
+  next: number | null;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  next: number | null;
+}

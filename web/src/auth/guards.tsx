@@ -1,0 +1,38 @@
+import { Navigate, Outlet, useLocation, useSearchParams } from "react-router";
+import { AuthPending } from "../components/AuthPending";
+import { NotAllowedPage } from "../pages/NotAllowedPage";
+import { hasRole, useAuth } from "./AuthContext";
+import { loginPathFor, safeNext } from "./next";
+
+/** Lets logged-in users through; sends anyone else to log in and back here afterwards. */
+export function RequireAuth() {
+  const { state } = useAuth();
+  const location = useLocation();
+  if (state.status !== "ready") return <AuthPending state={state} />;
+  if (!state.user) {
+    // After "Log out" the page left behind is not somewhere to come back to.
+    const target = state.ended === "logged_out" ? "/" : location.pathname + location.search + location.hash;
+    return <Navigate to={loginPathFor(target)} replace />;
+  }
+  return <Outlet />;
+}
+
+/** Must sit inside <RequireAuth>: it only decides between the page and "not allowed". */
+export function RequireRole({ role }: { role: string }) {
+  const { state, user } = useAuth();
+  if (state.status !== "ready") return <AuthPending state={state} />;
+  return hasRole(user, role) ? <Outlet /> : <NotAllowedPage />;
+}
+
+/**
+ * For the login and signup pages: a logged-in visitor has nothing to do
+ * there, so they go on to `next` (when it is a path on this site) or home.
+ * This is also what moves the user on right after a successful login.
+ */
+export function GuestOnly() {
+  const { state } = useAuth();
+  const [params] = useSearchParams();
+  if (state.status !== "ready") return <AuthPending state={state} />;
+  if (state.user) return <Navigate to={safeNext(params.get("next")) ?? "/"} replace />;
+  return <Outlet />;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { loginPathFor, safeNext } from "./next";
+
+describe("safeNext", () => {
+  it.each(["/", "/account", "/admin/users?after=5", "/account#sessions"])("keeps the same-site path %s", (path) => {
+    expect(safeNext(path)).toBe(path);
+  });
+
+  it.each([
+    null,
+    "",
+    "account",
+    "//evil.example/account",
+    "/\\evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    " /account",
+  ])("refuses %j", (next) => {
+    expect(safeNext(next)).toBeNull();
+  });
+});
+
+describe("loginPathFor", () => {
+  it("carries the wanted page, encoded, but not the home page", () => {
+    expect(loginPathFor("/account?tab=sessions")).toBe("/login?next=%2Faccount%3Ftab%3Dsessions");
+    expect(loginPathFor("/")).toBe("/login");
+  });
+});

@@ -1,0 +1,20 @@
+/**
+ * The `next` target after login, or null when it could lead off this site.
+ * Only a path starting with exactly one `/` is kept: `//evil.example` and
+ * `/\evil.example` are read by browsers as another host, and a scheme
+ * (`https:`, `javascript:`) never starts with `/`. Control characters and
+ * whitespace are refused because URL parsers strip some of them, which can
+ * turn `/\t/evil.example` into `//evil.example`.
+ */
+export function safeNext(next: string | null | undefined): string | null {
+  if (!next || next[0] !== "/") return null;
+  if (next[1] === "/" || next[1] === "\\") return null;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being refused
+  if (/[\u0000-\u0020\u007f]/.test(next)) return null;
+  return next;
+}
+
+/** `/login?next=…` for the page the visitor wanted; plain `/login` for the home page. */
+export function loginPathFor(target: string): string {
+  return target === "/" ? "/login" : `/login?next=${encodeURIComponent(target)}`;
+}

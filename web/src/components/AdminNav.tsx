@@ -1,0 +1,10 @@
+import { NavLink } from "react-router";
+
+export function AdminNav() {
+  return (
+    <nav className="tabs" aria-label="Administration">
+      <NavLink to="/admin/users">Users</NavLink>
+      <NavLink to="/admin/audit">Audit log</NavLink>
+    </nav>
+  );
+}

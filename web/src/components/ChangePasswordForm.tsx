@@ -1,0 +1,99 @@
+import { useState, type FormEvent } from "react";
+import { changePassword } from "../api/account";
+import { ApiError, isApiError, type FieldErrors } from "../api/client";
+import { confirmationProblem, PASSWORD_RULE, passwordProblem } from "../lib/validation";
+import { Alert } from "./Alert";
+import { Field } from "./Field";
+import { useForm } from "./useForm";
+
+const FIELDS = ["current_password", "new_password", "new_password_confirmation"] as const;
+
+/** `onChanged` runs after success: the server has just ended every other session. */
+export function ChangePasswordForm({ username, onChanged }: { username: string; onChanged: () => void }) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [confirmation, setConfirmation] = useState("");
+  const [done, setDone] = useState(false);
+  const form = useForm(FIELDS);
+
+  const validate = (): FieldErrors => {
+    const problems: Record<string, string | undefined> = {
+      current_password: current === "" ? "Enter your current password." : undefined,
+      new_password: passwordProblem(next),
+      new_password_confirmation: confirmationProblem(next, confirmation),
+    };
+    return Object.fromEntries(Object.entries(problems).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  };
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    setDone(false);
+    const changed = await form.submit(async () => {
+      try {
+        await changePassword(current, next);
+      } catch (error) {
+        // Here "wrong username or password" can only mean the current password;
+        // say so next to that field if the server did not already.
+        if (isApiError(error, "invalid_credentials") && !error.fields) {
+          throw new ApiError({
+            status: error.status,
+            code: error.code,
+            message: error.message,
+            fields: { current_password: "That is not your current password." },
+          });
+        }
+        throw error;
+      }
+    }, validate);
+    if (changed) {
+      setCurrent("");
+      setNext("");
+      setConfirmation("");
+      setDone(true);
+      onChanged();
+    }
+  };
+
+  return (
+    <form id={form.formId} className="form" onSubmit={onSubmit} noValidate>
+      <Alert message={form.message} />
+      <Alert tone="success" message={done ? "Password changed. Every other session has been signed out." : ""} />
+      {/* Tells password managers whose password this is, so they update the right entry. */}
+      <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
+      <Field
+        label="Current password"
+        name="current_password"
+        type="password"
+        autoComplete="current-password"
+        value={current}
+        onChange={(e) => setCurrent(e.target.value)}
+        error={form.errors.current_password}
+        required
+      />
+      <Field
+        label="New password"
+        name="new_password"
+        type="password"
+        autoComplete="new-password"
+        value={next}
+        onChange={(e) => setNext(e.target.value)}
+        hint={PASSWORD_RULE}
+        error={form.errors.new_password}
+        required
+      />
+      <Field
+        label="Confirm new password"
+        name="new_password_confirmation"
+        type="password"
+        autoComplete="new-password"
+        value={confirmation}
+        onChange={(e) => setConfirmation(e.target.value)}
+        error={form.errors.new_password_confirmation}
+        required
+      />
+      <button type="submit" className="button button-primary" disabled={form.busy}>
+        {form.busy ? "Changing password…" : "Change password"}
+      </button>
+    </form>
+  );
+}

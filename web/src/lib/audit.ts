@@ -1,0 +1,31 @@
+import type { AuditEvent } from "../api/types";
+
+const KINDS: Record<string, { label: string; warn?: boolean }> = {
+  signup: { label: "Signed up" },
+  login_succeeded: { label: "Logged in" },
+  login_failed: { label: "Failed login", warn: true },
+  login_throttled: { label: "Login throttled", warn: true },
+  logout: { label: "Logged out" },
+  token_issued: { label: "Token issued" },
+  token_refreshed: { label: "Token refreshed" },
+  token_reuse_detected: { label: "Refresh token reused", warn: true },
+  password_changed: { label: "Password changed" },
+  session_revoked: { label: "Session ended" },
+  roles_changed: { label: "Roles changed" },
+  user_deleted: { label: "Account deleted", warn: true },
+};
+
+export function describeKind(kind: string): { label: string; warn: boolean } {
+  const known = KINDS[kind];
+  return known ? { label: known.label, warn: known.warn ?? false } : { label: kind.replace(/_/g, " "), warn: false };
+}
+
+/** The free-form `detail` as one readable line ("username: ada; roles: user, admin"). */
+export function describeDetail(detail: AuditEvent["detail"]): string {
+  if (detail === null || detail === undefined || detail === "") return "";
+  if (typeof detail !== "object") return String(detail);
+  if (Array.isArray(detail)) return detail.map((item) => describeDetail(item)).join(", ");
+  return Object.entries(detail)
+    .map(([key, value]) => `${key.replace(/_/g, " ")}: ${describeDetail(value) || "—"}`)
+    .join("; ");
+}

@@ -1,0 +1,46 @@
+import { useState } from "react";
+import type { User } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { AvatarForm } from "../components/AvatarForm";
+import { ChangePasswordForm } from "../components/ChangePasswordForm";
+import { Page } from "../components/Page";
+import { SessionList } from "../components/SessionList";
+import { Time } from "../components/Time";
+
+export function AccountPage() {
+  // <RequireAuth> guarantees a user here.
+  const user = useAuth().user as User;
+  const [sessionsVersion, setSessionsVersion] = useState(0);
+
+  return (
+    <Page title="Account" heading="Your account">
+      <section className="card" aria-labelledby="profile-heading">
+        <h2 id="profile-heading">Profile</h2>
+        <dl className="facts">
+          <dt>Username</dt>
+          <dd>{user.username}</dd>
+          <dt>Email</dt>
+          <dd>{user.email ?? <span className="muted">None</span>}</dd>
+          <dt>Roles</dt>
+          <dd>{user.roles.join(", ")}</dd>
+          <dt>Member since</dt>
+          <dd>
+            <Time iso={user.created_at} />
+          </dd>
+        </dl>
+      </section>
+      <section className="card" aria-labelledby="avatar-heading">
+        <h2 id="avatar-heading">Picture</h2>
+        <AvatarForm user={user} />
+      </section>
+      <section className="card" aria-labelledby="password-heading">
+        <h2 id="password-heading">Change password</h2>
+        <ChangePasswordForm username={user.username} onChanged={() => setSessionsVersion((n) => n + 1)} />
+      </section>
+      <section className="card" aria-labelledby="sessions-heading">
+        <h2 id="sessions-heading">Where you are signed in</h2>
+        <SessionList reloadKey={sessionsVersion} />
+      </section>
+    </Page>
+  );
+}

@@ -1,0 +1,47 @@
+import { Navigate, type RouteObject } from "react-router";
+import { GuestOnly, RequireAuth, RequireRole } from "./auth/guards";
+import { Layout } from "./components/Layout";
+import { AccountPage } from "./pages/AccountPage";
+import { AdminAuditPage } from "./pages/AdminAuditPage";
+import { AdminUsersPage } from "./pages/AdminUsersPage";
+import { HomePage } from "./pages/HomePage";
+import { LoginPage } from "./pages/LoginPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { SignupPage } from "./pages/SignupPage";
+
+/**
+ * Every page of the app. Guards are pathless layout routes, so who may see a
+ * page is read from its place in this table. The server answers every
+ * non-API path with index.html, so these URLs also work on a reload.
+ */
+export const routes: RouteObject[] = [
+  {
+    element: <Layout />,
+    children: [
+      {
+        element: <GuestOnly />,
+        children: [
+          { path: "login", element: <LoginPage /> },
+          { path: "signup", element: <SignupPage /> },
+        ],
+      },
+      {
+        element: <RequireAuth />,
+        children: [
+          { index: true, element: <HomePage /> },
+          { path: "account", element: <AccountPage /> },
+          {
+            path: "admin",
+            element: <RequireRole role="admin" />,
+            children: [
+              { index: true, element: <Navigate to="users" replace /> },
+              { path: "users", element: <AdminUsersPage /> },
+              { path: "audit", element: <AdminAuditPage /> },
+            ],
+          },
+        ],
+      },
+      { path: "*", element: <NotFoundPage /> },
+    ],
+  },
+];
