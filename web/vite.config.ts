@@ -1,3 +1,4 @@
+import type { ProxyOptions } from "vite";
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
@@ -5,12 +6,28 @@ import react from "@vitejs/plugin-react";
 // gives hot reload against a real latchkey on its default port with the
 // session cookie staying same-origin.
 const backend = "http://127.0.0.1:8080";
+const devOrigin = "http://127.0.0.1:5173";
+
+// To latchkey, the proxied app must look like its own origin, or its CSRF check
+// refuses logins. Only the dev server's own pages are vouched for: a request from
+// any other origin keeps its Origin header and is judged by latchkey as usual.
+const proxyAsBackend: ProxyOptions = {
+  target: backend,
+  configure: (proxy) => {
+    proxy.on("proxyReq", (req) => {
+      if (req.getHeader("origin") === devOrigin) req.setHeader("origin", backend);
+    });
+  },
+};
 
 export default defineConfig({
   plugins: [react()],
   server: {
+    host: "127.0.0.1",
+    port: 5173,
+    strictPort: true,
     proxy: {
-      "/api": backend,
+      "/api": proxyAsBackend,
       "/healthz": backend,
       "/.well-known": backend,
     },
