@@ -30,13 +30,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(AppError::PayloadTooLarge { limit: "1 MiB" })
             }
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::BadRequest(format!(
-                "The JSON body does not fit: {}",
-                e.body_text().rsplit(": ").next().unwrap_or("wrong field types")
-            ))),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::BadRequest(data_error_message(&e.body_text()))),
             Err(JsonRejection::JsonSyntaxError(_)) => Err(AppError::BadRequest("The body is not valid JSON".into())),
             Err(_) => Err(AppError::BadRequest("The request body could not be read".into())),
         }
+    }
+}
+
+/// serde's own words name the field and the type it wanted, which helps the caller, but
+/// "expected struct SignupRequest" would name our internals: those become "an object".
+fn data_error_message(body_text: &str) -> String {
+    let detail = body_text.rsplit(": ").next().unwrap_or("wrong field types");
+    if detail.contains("struct ") || detail.contains("enum ") {
+        "The JSON body must be an object with the documented fields".into()
+    } else {
+        format!("The JSON body does not fit: {detail}")
     }
 }
 

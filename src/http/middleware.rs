@@ -86,6 +86,11 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
 }
 
 fn same_or_allowed_origin(headers: &HeaderMap, state: &AppState) -> bool {
+    // Browsers send one Origin; a request with several is not from one, and whichever
+    // of them we judged, another layer might read the other.
+    if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
+        return false;
+    }
     match headers.get(header::ORIGIN) {
         Some(origin) => {
             let Ok(origin) = origin.to_str() else { return false };

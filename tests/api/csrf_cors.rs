@@ -87,6 +87,15 @@ async fn login_and_signup_from_a_foreign_origin_are_refused() {
     assert_error(r, 403, "csrf_rejected").await;
     let r = new_client().post(app.url("/api/login")).header("origin", "null").json(&body).send().await.unwrap();
     assert_error(r, 403, "csrf_rejected").await;
+    let r = new_client()
+        .post(app.url("/api/login"))
+        .header("origin", app.url(""))
+        .header("origin", EVIL)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 403, "csrf_rejected").await;
 }
 
 #[tokio::test]

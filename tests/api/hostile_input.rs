@@ -38,6 +38,18 @@ async fn malformed_json_and_wrong_types_are_400() {
 }
 
 #[tokio::test]
+async fn type_errors_name_the_problem_but_not_our_types() {
+    let app = TestApp::spawn().await;
+    let r = raw_post(&app, "/api/signup", Some("application/json"), b"[]".to_vec()).await;
+    let body = assert_error(r, 400, "bad_request").await;
+    let message = body["message"].as_str().unwrap();
+    assert!(!message.contains("Request") && !message.contains("struct"), "{message}");
+    let r = raw_post(&app, "/api/login", Some("application/json"), br#"{"username": 5}"#.to_vec()).await;
+    let body = assert_error(r, 400, "bad_request").await;
+    assert!(body["message"].as_str().unwrap().contains("expected a string"), "{body}");
+}
+
+#[tokio::test]
 async fn json_endpoints_want_a_json_content_type() {
     let app = TestApp::spawn().await;
     let body = br#"{"username": "ada", "password": "violet-otter-harbour"}"#.to_vec();
