@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `user create|set-roles|delete`,
+//! The command line: `serve` (default), `migrate`, `user create|import|set-roles|delete`,
 //! `keys rotate`, `config check`.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -11,6 +11,7 @@ use crate::app::{build_ctx, App};
 use crate::config::{parse_roles, Config, Overrides};
 use crate::domain::Roles;
 use crate::error::AppError;
+use crate::service::import::{self, ImportError, ImportedAccount};
 use crate::service::{accounts, admin, keys, Client};
 
 #[derive(Parser)]
@@ -66,6 +67,12 @@ enum UserCommand {
         /// Give the account the admin role
         #[arg(long)]
         admin: bool,
+    },
+    /// Import accounts with their password hashes from a JSON Lines file ("-": stdin),
+    /// one `{"username", "email"?, "password_hash", "roles"?}` per line; all or none
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
     /// Replace an account's roles (`user` is always kept)
     SetRoles {
@@ -134,6 +141,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             println!("created user {} (id {}, roles {})", user.username, user.id, user.roles.names().join(", "));
             Ok(())
         }
+        UserCommand::Import { file } => import_users(&ctx, &file).await,
         UserCommand::SetRoles { username, roles } => {
             let roles = Roles::new(parse_roles(&roles).map_err(anyhow::Error::msg)?);
             let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
@@ -150,6 +158,39 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     };
     ctx.store.close().await;
     result
+}
+
+async fn import_users(ctx: &crate::service::Ctx, file: &std::path::Path) -> anyhow::Result<()> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let mut accounts = Vec::new();
+    let mut refused = Vec::new();
+    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str::<ImportedAccount>(line) {
+            Ok(account) => accounts.push((index + 1, account)),
+            Err(e) => refused.push((index + 1, format!("not an account record: {e}"))),
+        }
+    }
+    refused.extend(import::check(&accounts));
+    refused.sort();
+    let result =
+        if refused.is_empty() { import::import(ctx, &accounts).await } else { Err(ImportError::Refused(refused)) };
+    match result {
+        Ok(count) => {
+            println!("imported {count} account(s); each password is re-hashed at its owner's next login");
+            Ok(())
+        }
+        Err(ImportError::Refused(refused)) => {
+            for (line, reason) in &refused {
+                eprintln!("{}:{line}: {reason}", file.display());
+            }
+            bail!("nothing was imported: {} record(s) refused", refused.len())
+        }
+        Err(ImportError::Failed(e)) => Err(explain(e)),
+    }
 }
 
 /// One line from standard input; without echo when it is a terminal.

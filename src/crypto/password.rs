@@ -1,13 +1,15 @@
-//! Password hashes: argon2id (PHC strings) by default, bcrypt selectable. Any stored hash
-//! verifies whatever the configured algorithm; one with other parameters is re-hashed on
-//! the next successful login. Foreign hashes costlier than the caps below are refused so
-//! an imported hash cannot exhaust CPU or memory.
+//! Password hashes: argon2id (PHC strings) by default, bcrypt selectable, and Werkzeug's
+//! pbkdf2/scrypt hashes accepted from imported Flask accounts. Any stored hash verifies
+//! whatever the configured algorithm; one in another form is re-hashed on the next
+//! successful login. Foreign hashes costlier than the caps below are refused so an
+//! imported hash cannot exhaust CPU or memory.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
+use super::werkzeug;
 use crate::config::PasswordAlgorithm;
 
 pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
@@ -66,7 +68,30 @@ pub fn hash(algorithm: PasswordAlgorithm, password: &str) -> Result<String, Hash
     }
 }
 
+/// Whether `stored` is a hash latchkey can verify, within its cost caps, without
+/// verifying anything: the check an import makes before it stores a hash.
+pub fn check_format(stored: &str) -> Result<(), HashError> {
+    if is_bcrypt(stored) {
+        let parts: bcrypt::HashParts = stored.parse().map_err(|_| HashError::UnknownFormat)?;
+        return if parts.get_cost() > MAX_BCRYPT_COST { Err(HashError::TooCostly) } else { Ok(()) };
+    }
+    if werkzeug::looks_like(stored) {
+        return werkzeug::parse(stored).map(drop);
+    }
+    let parsed = PasswordHash::new(stored).map_err(|_| HashError::UnknownFormat)?;
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err(HashError::UnknownFormat);
+    }
+    argon2_params(&parsed).map(drop)
+}
+
 pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Result<Verified, HashError> {
+    if werkzeug::looks_like(stored) {
+        return Ok(match werkzeug::parse(stored)?.matches(password)? {
+            true => Verified::Match { rehash: true },
+            false => Verified::Mismatch,
+        });
+    }
     if is_bcrypt(stored) {
         let cost = bcrypt_cost(stored).ok_or(HashError::UnknownFormat)?;
         if cost > MAX_BCRYPT_COST {
@@ -82,19 +107,7 @@ pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Res
         };
     }
     let parsed = PasswordHash::new(stored).map_err(|_| HashError::UnknownFormat)?;
-    if parsed.algorithm != argon2::ARGON2ID_IDENT
-        && parsed.algorithm != argon2::ARGON2I_IDENT
-        && parsed.algorithm != argon2::ARGON2D_IDENT
-    {
-        return Err(HashError::UnknownFormat);
-    }
-    let params = Params::try_from(&parsed).map_err(|_| HashError::UnknownFormat)?;
-    if params.m_cost() > MAX_ARGON2_MEMORY_KIB
-        || params.t_cost() > MAX_ARGON2_ITERATIONS
-        || params.p_cost() > MAX_ARGON2_LANES
-    {
-        return Err(HashError::TooCostly);
-    }
+    let params = argon2_params(&parsed)?;
     match Argon2::default().verify_password(password.as_bytes(), &parsed) {
         Ok(()) => Ok(Verified::Match {
             rehash: algorithm != PasswordAlgorithm::Argon2id
@@ -106,6 +119,24 @@ pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Res
         Err(password_hash::Error::Password) => Ok(Verified::Mismatch),
         Err(_) => Err(HashError::UnknownFormat),
     }
+}
+
+/// The parameters of an argon2 PHC string, within the caps.
+fn argon2_params(parsed: &PasswordHash<'_>) -> Result<Params, HashError> {
+    if parsed.algorithm != argon2::ARGON2ID_IDENT
+        && parsed.algorithm != argon2::ARGON2I_IDENT
+        && parsed.algorithm != argon2::ARGON2D_IDENT
+    {
+        return Err(HashError::UnknownFormat);
+    }
+    let params = Params::try_from(parsed).map_err(|_| HashError::UnknownFormat)?;
+    if params.m_cost() > MAX_ARGON2_MEMORY_KIB
+        || params.t_cost() > MAX_ARGON2_ITERATIONS
+        || params.p_cost() > MAX_ARGON2_LANES
+    {
+        return Err(HashError::TooCostly);
+    }
+    Ok(params)
 }
 
 fn argon2(m: u32, t: u32, p: u32) -> Result<Argon2<'static>, HashError> {
@@ -170,6 +201,21 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_checked_without_a_password() {
+        let argon = hash(Argon2id, "correct horse battery").unwrap();
+        for good in [argon.as_str(), PYTHON_BCRYPT_12, "pbkdf2:sha256:600000$zYJ0shTiNSLhMFy8$db3f"] {
+            assert_eq!(check_format(good), Ok(()), "{good}");
+        }
+        assert_eq!(
+            check_format("$2b$20$.wIQ.XNLoyzccq1veD.w7uFPe7V0cEb.5wi5nQqQM7X8jURFp9dAe"),
+            Err(HashError::TooCostly)
+        );
+        for bad in ["", "hunter2", "$2b$12$short", "$argon2id$v=19$m=19456", "md5$abc$def"] {
+            assert_eq!(check_format(bad), Err(HashError::UnknownFormat), "{bad}");
+        }
+    }
+
+    #[test]
     fn costly_or_unknown_foreign_hashes_are_refused() {
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
         let greedy = PasswordHash::generate(argon2(8, 1, 1).unwrap(), b"x", &salt)
@@ -181,7 +227,7 @@ mod tests {
             verify(Argon2id, "x", "$2b$31$abcdefghijklmnopqrstuuKg7lV6d/1Tn2D3eaRfBDpJ0eqWwPfKa"),
             Err(HashError::TooCostly)
         );
-        assert_eq!(verify(Argon2id, "x", "pbkdf2:sha256:600000$salt$abc"), Err(HashError::UnknownFormat));
+        assert_eq!(verify(Argon2id, "x", "sha256$salt$abc"), Err(HashError::UnknownFormat));
         assert_eq!(verify(Argon2id, "x", ""), Err(HashError::UnknownFormat));
     }
 }

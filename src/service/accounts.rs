@@ -82,26 +82,27 @@ pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Resu
     }
     let hash = ctx.hasher.hash(valid.password.expose().to_string()).await?;
     let mut tx = ctx.store.begin().await?;
-    let user = insert_user(&mut tx, &valid, &hash, &Roles::new([])).await?;
+    let user = insert_user(&mut tx, &valid.username, valid.email.as_ref(), &hash, &Roles::new([])).await?;
     let issued = sessions::create(ctx, &mut tx, user.id, client).await?;
     audit::record(&mut tx, Event::new(Kind::Signup, client).user(user.id).actor(Some(user.id))).await?;
     tx.commit().await?;
     Ok((user, issued))
 }
 
-async fn insert_user(
+pub(super) async fn insert_user(
     tx: &mut crate::store::Tx,
-    valid: &ValidAccount,
+    username: &Username,
+    email: Option<&Email>,
     hash: &str,
     roles: &Roles,
 ) -> Result<User, AppError> {
-    let username_key = valid.username.key();
-    let email_key = valid.email.as_ref().map(Email::key);
+    let username_key = username.key();
+    let email_key = email.map(Email::key);
     let row = tx
         .insert_user(&NewUser {
-            username: valid.username.as_str(),
+            username: username.as_str(),
             username_key: &username_key,
-            email: valid.email.as_ref().map(Email::as_str),
+            email: email.map(Email::as_str),
             email_key: email_key.as_deref(),
             password_hash: hash,
             roles: &roles.to_column(),
@@ -294,7 +295,7 @@ pub async fn create_user(
     let roles = Roles::new(admin.then(Role::admin));
     let client = Client::local();
     let mut tx = ctx.store.begin().await?;
-    let user = insert_user(&mut tx, &valid, &hash, &roles).await?;
+    let user = insert_user(&mut tx, &valid.username, valid.email.as_ref(), &hash, &roles).await?;
     audit::record(
         &mut tx,
         Event::new(Kind::Signup, &client).user(user.id).detail(json!({"by": "cli", "roles": roles.names()})),

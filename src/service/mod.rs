@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod avatars;
+pub mod import;
 pub mod keys;
 pub mod posts;
 pub mod sessions;

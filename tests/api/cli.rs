@@ -1,4 +1,4 @@
-//! The command line: `user create|set-roles|delete`, `migrate`, `config check`.
+//! The command line: `user create|import|set-roles|delete`, `migrate`, `config check`.
 
 use std::io::Write;
 use std::path::Path;
@@ -164,4 +164,51 @@ async fn keys_rotate_makes_a_new_signing_key() {
         2,
         "the first key was made at migrate time and now only verifies"
     );
+}
+
+#[tokio::test]
+async fn accounts_are_imported_with_their_foreign_hashes_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    // Werkzeug (Flask's generate_password_hash) and Python bcrypt hashes of "correct horse battery".
+    let pbkdf2 =
+        "pbkdf2:sha256:600000$zYJ0shTiNSLhMFy8$db3fa871adebbbd50fcb1936f593955654f0fb6536467f071694483dd8ae9767";
+    let bcrypt = "$2b$12$.wIQ.XNLoyzccq1veD.w7uFPe7V0cEb.5wi5nQqQM7X8jURFp9dAe";
+    let good = [
+        json!({"username": "flask-ada", "email": "ada@example.com", "password_hash": pbkdf2}),
+        json!({"username": "flask-bob", "password_hash": bcrypt, "roles": ["admin"]}),
+    ];
+    let lines = |records: &[Value]| records.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
+
+    let mut bad = good.to_vec();
+    bad.push(json!({"username": "x", "password_hash": bcrypt}));
+    bad.push(json!({"username": "carol", "password_hash": "plaintext-password"}));
+    bad.push(json!({"username": "FLASK-ADA", "password_hash": bcrypt}));
+    let out = latchkey(dir.path(), &["user", "import", "-"], &(lines(&bad) + "\nnot json\n"));
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    for expected in [":3: username", ":4: password_hash", ":5: the username appears twice", ":6: not an account record"]
+    {
+        assert!(said.contains(expected), "{expected} in {said}");
+    }
+
+    let file = dir.path().join("users.jsonl");
+    std::fs::write(&file, lines(&good)).unwrap();
+    let out = latchkey(dir.path(), &["user", "import", file.to_str().unwrap()], "");
+    assert!(out.status.success() && text(&out).contains("imported 2"), "{}", text(&out));
+    let out = latchkey(dir.path(), &["user", "import", file.to_str().unwrap()], "");
+    let said = text(&out);
+    assert!(!out.status.success() && said.contains(":1: the") && said.contains("nothing was imported"), "{said}");
+
+    let server = start_binary(dir.path());
+    for (login, roles) in [("ada@example.com", json!(["user"])), ("flask-bob", json!(["user", "admin"]))] {
+        let r = new_client()
+            .post(format!("{}/api/login", server.base))
+            .json(&json!({"username": login, "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{login}");
+        assert_eq!(r.json::<Value>().await.unwrap()["roles"], roles);
+    }
 }

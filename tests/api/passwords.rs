@@ -45,6 +45,21 @@ async fn a_bcrypt_hash_made_by_python_logs_in_and_is_upgraded_to_argon2id() {
     assert_eq!(app.login_as(&new_client(), "ada", "correct horse battery").await.status(), 200, "and still logs in");
 }
 
+/// Made by Werkzeug 3.1 (Flask's `generate_password_hash`), for "correct horse battery".
+const WERKZEUG_SCRYPT: &str = "scrypt:32768:8:1$NAVi16kNv5mPbJMn$6cc4b0da617a3cbec088604a0de21e9244d8a041e93ec321da6dd910d430b0f3a52afe2721ac4f67973c4b7e0a5c45ec1ac88c9e84467b4e3afff5a9de904dfc";
+
+#[tokio::test]
+async fn a_werkzeug_hash_from_a_flask_app_logs_in_and_is_upgraded_to_argon2id() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ada").await;
+    set_hash(&app, "ada", WERKZEUG_SCRYPT).await;
+    assert_error(app.login_as(&new_client(), "ada", "correct horse batterx").await, 401, "invalid_credentials").await;
+    assert_eq!(stored_hash(&app, "ada").await, WERKZEUG_SCRYPT, "a failed login changes nothing");
+    assert_eq!(app.login_as(&new_client(), "ada", "correct horse battery").await.status(), 200);
+    let upgraded = stored_hash(&app, "ada").await;
+    assert!(upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{upgraded}");
+}
+
 #[tokio::test]
 async fn bcrypt_can_be_chosen_and_never_truncates() {
     let app = TestApp::spawn_with(|c| c.password.algorithm = PasswordAlgorithm::Bcrypt).await;
