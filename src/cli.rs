@@ -166,19 +166,16 @@ async fn import_users(ctx: &crate::service::Ctx, file: &std::path::Path) -> anyh
     } else {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
     };
-    let mut accounts = Vec::new();
-    let mut refused = Vec::new();
-    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        match serde_json::from_str::<ImportedAccount>(line) {
-            Ok(account) => accounts.push((index + 1, account)),
-            Err(e) => refused.push((index + 1, format!("not an account record: {e}"))),
-        }
-    }
-    refused.extend(import::check(&accounts));
-    refused.sort();
-    let result =
-        if refused.is_empty() { import::import(ctx, &accounts).await } else { Err(ImportError::Refused(refused)) };
-    match result {
+    let records: Vec<_> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(index, line)| {
+            let account = serde_json::from_str::<ImportedAccount>(line);
+            (index + 1, account.map_err(|e| format!("not an account record: {e}")))
+        })
+        .collect();
+    match import::import(ctx, &records).await {
         Ok(count) => {
             println!("imported {count} account(s); each password is re-hashed at its owner's next login");
             Ok(())

@@ -49,17 +49,15 @@ struct Valid<'a> {
     hash: &'a str,
 }
 
-/// What is wrong with the records, by line, without touching the database.
-pub fn check(accounts: &[(usize, ImportedAccount)]) -> Refusals {
-    validate_all(accounts).err().unwrap_or_default()
-}
+/// A line of the import file: the account it holds, or why it holds none.
+pub type Record = (usize, Result<ImportedAccount, String>);
 
-fn validate_all(accounts: &[(usize, ImportedAccount)]) -> Result<Vec<Valid<'_>>, Refusals> {
+fn validate_all(records: &[Record]) -> Result<Vec<Valid<'_>>, Refusals> {
     let mut refused = Vec::new();
     let mut valid = Vec::new();
     let (mut usernames, mut emails) = (HashSet::new(), HashSet::new());
-    for (line, account) in accounts {
-        match validate(*line, account) {
+    for (line, record) in records {
+        match record.as_ref().map_err(String::clone).and_then(|account| validate(*line, account)) {
             Ok(v) if !usernames.insert(v.username.key()) => refused.push((*line, "the username appears twice".into())),
             Ok(v) if v.email.as_ref().is_some_and(|e| !emails.insert(e.key())) => {
                 refused.push((*line, "the email appears twice".into()))
@@ -75,10 +73,10 @@ fn validate_all(accounts: &[(usize, ImportedAccount)]) -> Result<Vec<Valid<'_>>,
     }
 }
 
-/// Imports every account or none: all records are checked first, then inserted in one
-/// transaction. `accounts` pairs each record with its line in the file.
-pub async fn import(ctx: &Ctx, accounts: &[(usize, ImportedAccount)]) -> Result<usize, ImportError> {
-    let valid = validate_all(accounts).map_err(ImportError::Refused)?;
+/// Imports every account or none: all records are checked first, and every problem is
+/// reported; then the accounts are inserted in one transaction.
+pub async fn import(ctx: &Ctx, records: &[Record]) -> Result<usize, ImportError> {
+    let valid = validate_all(records).map_err(ImportError::Refused)?;
     let client = Client::local();
     let mut tx = ctx.store.begin().await.map_err(|e| ImportError::Failed(e.into()))?;
     for v in &valid {
