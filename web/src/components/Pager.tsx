@@ -1,24 +1,22 @@
+import type { KeysetPaging } from "./useKeysetPages";
+
 interface PagerProps {
   label: string;
-  pageNumber: number;
-  hasPrevious: boolean;
-  hasNext: boolean;
-  loading: boolean;
+  pages: KeysetPaging;
   previousLabel?: string;
   nextLabel?: string;
-  onPrevious: () => void;
-  onNext: () => void;
 }
 
-export function Pager({ label, pageNumber, hasPrevious, hasNext, loading, previousLabel = "Previous", nextLabel = "Next", onPrevious, onNext }: PagerProps) {
+export function Pager({ label, pages, previousLabel = "Previous", nextLabel = "Next" }: PagerProps) {
+  const { pageNumber, hasPrevious, hasNext, loading, goPrevious, goNext } = pages;
   if (!hasPrevious && !hasNext) return null;
   return (
     <nav className="pager" aria-label={label}>
-      <button type="button" className="button" onClick={onPrevious} disabled={!hasPrevious || loading}>
+      <button type="button" className="button" onClick={goPrevious} disabled={!hasPrevious || loading}>
         ← {previousLabel}
       </button>
       <span className="pager-page">Page {pageNumber}</span>
-      <button type="button" className="button" onClick={onNext} disabled={!hasNext || loading}>
+      <button type="button" className="button" onClick={goNext} disabled={!hasNext || loading}>
         {nextLabel} →
       </button>
     </nav>

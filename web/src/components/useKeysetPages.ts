@@ -6,6 +6,16 @@ export interface KeysetPage<T> {
   next: number | null;
 }
 
+/** Where the browsing stands and how to move: what a pager needs. */
+export interface KeysetPaging {
+  pageNumber: number;
+  hasPrevious: boolean;
+  hasNext: boolean;
+  loading: boolean;
+  goPrevious: () => void;
+  goNext: () => void;
+}
+
 /**
  * Page-by-page browsing over a keyset-paginated list. The server only hands
  * out the cursor for the following page, so the cursors of the pages already

@@ -72,17 +72,7 @@ export function AdminAuditPage() {
           </table>
         </div>
       )}
-      <Pager
-        label="Audit log pages"
-        pageNumber={pages.pageNumber}
-        hasPrevious={pages.hasPrevious}
-        hasNext={pages.hasNext}
-        loading={pages.loading}
-        previousLabel="Newer"
-        nextLabel="Older"
-        onPrevious={pages.goPrevious}
-        onNext={pages.goNext}
-      />
+      <Pager label="Audit log pages" pages={pages} previousLabel="Newer" nextLabel="Older" />
     </Page>
   );
 }

@@ -61,15 +61,7 @@ export function AdminUsersPage() {
           </table>
         </div>
       )}
-      <Pager
-        label="Users pages"
-        pageNumber={pages.pageNumber}
-        hasPrevious={pages.hasPrevious}
-        hasNext={pages.hasNext}
-        loading={pages.loading}
-        onPrevious={pages.goPrevious}
-        onNext={pages.goNext}
-      />
+      <Pager label="Users pages" pages={pages} />
     </Page>
   );
 }
