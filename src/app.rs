@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -12,12 +11,19 @@ use anyhow::Context as _;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
+use crate::clock::Clock;
 use crate::config::{Config, IpNet};
 use crate::crypto::hasher::Hasher;
+use crate::feed::Feed;
 use crate::http::cookies::SessionCookie;
-use crate::service::keys::{self, KeyRing};
-use crate::service::throttle::Throttle;
-use crate::service::{sessions, Ctx};
+use crate::limiter::memory::MemoryLimiter;
+use crate::limiter::postgres::PostgresLimiter;
+use crate::limiter::redis::RedisLimiter;
+use crate::limiter::SharedLimiter;
+use crate::server::Tls;
+use crate::service::keys::{self, KeyRing, ReloadOnRotation};
+use crate::service::{sessions, throttle, Ctx};
+use crate::store::redis::Redis;
 use crate::store::Store;
 
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
@@ -29,6 +35,8 @@ pub struct AppStateInner {
     pub ctx: Ctx,
     pub cookie: SessionCookie,
     pub public_origin: String,
+    /// Origins that count as our own besides `public_origin` (its loopback aliases).
+    pub own_origins: BTreeSet<String>,
     pub allowed_origins: BTreeSet<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub metrics: PrometheusHandle,
@@ -41,38 +49,88 @@ impl Deref for AppState {
     }
 }
 
-/// Opens and migrates the database and starts the hashing pool: what the server and
-/// every CLI command need.
+/// Opens and migrates the database, connects Redis when configured, and starts the
+/// hashing pool: what the server and every CLI command need.
 pub async fn build_ctx(config: Config) -> anyhow::Result<Ctx> {
-    let store = Store::connect(&config.database_url).await.with_context(|| {
+    build_ctx_with(config, Arc::new(Clock::system())).await
+}
+
+/// [`build_ctx`] on a given clock (tests move it forward).
+pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result<Ctx> {
+    let store = Store::connect(&config.database_url, config.database.limits()).await.with_context(|| {
         format!("cannot open the database at {}", crate::config::mask_url_password(&config.database_url))
     })?;
     store.migrate().await.context("cannot migrate the database")?;
+    let redis = match &config.redis_url {
+        Some(url) => Some(
+            Redis::connect(url, &config.redis.key_prefix, config.redis.timeout.0)
+                .with_context(|| format!("redis_url {}", crate::config::mask_url_password(url)))?,
+        ),
+        None => None,
+    };
+    let limiter = limiter_for(&store, redis.as_ref());
+    let feed = match (&redis, store.backend()) {
+        (Some(redis), _) => Feed::redis(redis.clone()),
+        (None, "postgres") => Feed::postgres(store.clone()),
+        (None, _) => Feed::local(),
+    };
     let hasher = Hasher::start(&config.password).context("cannot start the password hashing threads")?;
-    let throttle = Throttle::new(&config.throttle);
-    let keys = KeyRing::load(&store, &config).await.context("cannot load the JWT keys")?;
-    Ok(Ctx { config: Arc::new(config), store, hasher, throttle, keys })
+    let keys = Arc::new(KeyRing::load(&store, Arc::clone(&clock), &config).await.context("cannot load the JWT keys")?);
+    Ok(Ctx { config: Arc::new(config), clock, store, redis, hasher, limiter, feed, keys })
+}
+
+/// The limiter a deployment needs: Redis (falling back to the database) when
+/// configured, else the database on PostgreSQL, else in-process for one SQLite instance.
+fn limiter_for(store: &Store, redis: Option<&Redis>) -> SharedLimiter {
+    let table = store.throttle_table();
+    match (redis, table) {
+        (Some(redis), Some(table)) => {
+            Arc::new(RedisLimiter::new(redis.clone(), Arc::new(PostgresLimiter::as_fallback(table))))
+        }
+        (Some(redis), None) => Arc::new(RedisLimiter::new(redis.clone(), Arc::new(MemoryLimiter::fallback()))),
+        (None, Some(table)) => Arc::new(PostgresLimiter::new(table)),
+        (None, None) => Arc::new(MemoryLimiter::new()),
+    }
 }
 
 pub struct App {
     listener: TcpListener,
+    tls: Option<Arc<Tls>>,
     state: AppState,
+    /// SIGHUP, when this server owns the process's signals (not when embedded in tests).
+    hangups: Option<crate::server::Hangups>,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        App::build_with(config, Arc::new(Clock::system())).await
+    }
+
+    /// [`App::build`] on a given clock (tests move it forward).
+    pub async fn build_with(config: Config, clock: Arc<Clock>) -> anyhow::Result<App> {
         let listen = config.listen.clone();
-        let ctx = build_ctx(config).await?;
         let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        App::build_on(listener, config, clock).await
+    }
+
+    /// [`App::build_with`] on a listener bound already (tests that need the port first).
+    pub async fn build_on(listener: TcpListener, config: Config, clock: Arc<Clock>) -> anyhow::Result<App> {
+        let tls = match (&config.tls.cert, &config.tls.key) {
+            (Some(cert), Some(key)) => Some(Arc::new(Tls::load(cert, key)?)),
+            _ => None,
+        };
+        let ctx = build_ctx_with(config, clock).await?;
+        ctx.feed.subscribe(Arc::new(ReloadOnRotation(Arc::clone(&ctx.keys))));
         let state = AppState(Arc::new(AppStateInner {
             cookie: SessionCookie::new(&ctx.config),
             public_origin: ctx.config.public_origin(),
+            own_origins: ctx.config.own_origins(),
             allowed_origins: ctx.config.allowed_origins(),
             trusted_proxies: ctx.config.trusted_proxies.clone(),
             metrics: metrics_handle(),
             ctx,
         }));
-        Ok(App { listener, state })
+        Ok(App { listener, tls, state, hangups: None })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,6 +141,13 @@ impl App {
         &self.state
     }
 
+    /// Takes over SIGHUP (certificate reloads) for this process; call before announcing
+    /// the server, so that no early signal meets the default action.
+    pub fn handle_hangups(mut self) -> anyhow::Result<App> {
+        self.hangups = Some(crate::server::Hangups::register().context("cannot handle SIGHUP")?);
+        Ok(self)
+    }
+
     /// Serves until SIGINT or SIGTERM.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
@@ -91,48 +156,52 @@ impl App {
     /// Serves until `shutdown` completes; in-flight requests finish, then the database
     /// is closed cleanly.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let maintenance = tokio::spawn(maintain(self.state.clone()));
-        let key_reloads = tokio::spawn(reload_keys(self.state.clone()));
+        let mut background =
+            vec![tokio::spawn(maintain(self.state.clone())), tokio::spawn(reload_keys(self.state.clone()))];
+        background.extend(self.state.ctx.feed.start_listening());
+        if let Some(hangups) = self.hangups {
+            background.push(tokio::spawn(hangups.reload(self.tls.clone())));
+        }
         let router = crate::http::router(self.state.clone());
-        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
-        maintenance.abort();
-        key_reloads.abort();
+        crate::server::serve(self.listener, self.tls, router, &self.state.ctx.config.server, shutdown).await;
+        for task in background {
+            task.abort();
+        }
         self.state.ctx.store.close().await;
-        served.context("the server failed")
+        Ok(())
     }
 }
 
-/// Periodic clean-up: dead sessions out of the database, stale throttle counters out
-/// of memory.
+/// Periodic clean-up: dead sessions, stale throttle counters, dead refresh tokens,
+/// expired keys.
 async fn maintain(state: AppState) {
+    let ctx = &state.ctx;
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         every.tick().await;
-        match sessions::delete_dead(&state.ctx).await {
+        match sessions::delete_dead(ctx).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
             Err(e) => tracing::warn!(error = %e, "expired sessions not deleted"),
         }
-        state.ctx.throttle.prune();
-        let now = crate::service::now();
-        if let Err(e) = state.ctx.store.delete_dead_refresh_families(now, now - 86_400).await {
+        throttle::prune(ctx).await;
+        let now = ctx.now();
+        if let Err(e) = ctx.store.delete_dead_refresh_families(now, now - 86_400).await {
             tracing::warn!(error = %e, "dead refresh tokens not deleted");
         }
-        if let Err(e) = keys::forget_expired_keys(&state.ctx.store, &state.ctx.keys).await {
+        if let Err(e) = keys::forget_expired_keys(ctx).await {
             tracing::warn!(error = %e, "expired JWT keys not deleted");
         }
     }
 }
 
-/// Re-reads the JWT keys so that a rotation made elsewhere reaches this instance.
+/// Re-reads the JWT keys now and then, in case a feed message about a rotation was lost.
 async fn reload_keys(state: AppState) {
     let mut every = tokio::time::interval(keys::RELOAD_EVERY);
     every.tick().await;
     loop {
         every.tick().await;
-        if let Err(e) = state.ctx.keys.reload(&state.ctx.store).await {
+        if let Err(e) = state.ctx.keys.reload().await {
             tracing::warn!(error = %e, "JWT keys not reloaded");
         }
     }

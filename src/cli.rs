@@ -113,7 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user(config, command).await,
         Command::Keys(KeysCommand::Rotate) => {
             let ctx = build_ctx(config).await?;
-            let rotated = keys::rotate(&ctx.store, &ctx.config).await;
+            let rotated = keys::rotate(&ctx).await;
             ctx.store.close().await;
             let (kid, retired) = rotated?;
             println!("new signing key {kid}; {retired} older key(s) verify until their tokens expire");
@@ -125,7 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     crate::telemetry::init(config.log.format);
     let public_url = config.public_url.clone();
-    let app = App::build(config).await?;
+    let app = App::build(config).await?.handle_hangups()?;
     println!("latchkey listening on {public_url} (port {})", app.port());
     app.run_until_stopped().await
 }

@@ -21,6 +21,9 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "public_url",
     "database_url",
     "redis_url",
+    "database",
+    "redis",
+    "server",
     "trusted_proxies",
     "cors",
     "session",
@@ -40,6 +43,9 @@ pub struct Config {
     pub database_url: String,
     pub redis_url: Option<String>,
     pub trusted_proxies: Vec<IpNet>,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub server: ServerConfig,
     pub cors: CorsConfig,
     pub session: SessionConfig,
     pub tokens: TokensConfig,
@@ -48,6 +54,41 @@ pub struct Config {
     pub signup: SignupConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
+}
+
+/// How latchkey uses its database connections.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// PostgreSQL pool size per instance (SQLite: one writer and a reader per core).
+    pub max_connections: u32,
+    /// Longest wait for a free connection before a request answers 503.
+    pub acquire_timeout: Dur,
+    /// Longest a statement may run (PostgreSQL `statement_timeout` and `lock_timeout`).
+    pub statement_timeout: Dur,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Put before every key and channel name, so deployments can share a Redis.
+    pub key_prefix: String,
+    /// Longest wait for any Redis command; past it, the database takes over.
+    pub timeout: Dur,
+}
+
+/// The HTTP server's own limits against slow and abusive clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Connections held at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this time (slowloris).
+    pub header_timeout: Dur,
+    /// A request (body included) must be answered within this time, else 503.
+    pub request_timeout: Dur,
+    /// An idle keep-alive connection is closed after this time.
+    pub idle_timeout: Dur,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +194,9 @@ impl Default for Config {
             database_url: "sqlite://latchkey.db".into(),
             redis_url: None,
             trusted_proxies: Vec::new(),
+            database: DatabaseConfig::default(),
+            redis: RedisConfig::default(),
+            server: ServerConfig::default(),
             cors: CorsConfig::default(),
             session: SessionConfig::default(),
             tokens: TokensConfig::default(),
@@ -161,6 +205,43 @@ impl Default for Config {
             signup: SignupConfig::default(),
             tls: TlsConfig::default(),
             log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            max_connections: 16,
+            acquire_timeout: Dur::from_secs(5),
+            statement_timeout: Dur::from_secs(10),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn limits(&self) -> crate::store::Limits {
+        crate::store::Limits {
+            max_connections: self.max_connections,
+            acquire_timeout: self.acquire_timeout.0,
+            statement_timeout: self.statement_timeout.0,
+        }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig { key_prefix: "latchkey:".into(), timeout: Dur(Duration::from_millis(250)) }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: 10_000,
+            header_timeout: Dur::from_secs(10),
+            request_timeout: Dur::from_secs(30),
+            idle_timeout: Dur::from_secs(60),
         }
     }
 }
@@ -290,8 +371,29 @@ impl Config {
         if !self.database_url.starts_with("sqlite:") && !self.database_url.starts_with("postgres") {
             return invalid("database_url: must start with sqlite:// or postgres://".into());
         }
-        if self.redis_url.is_some() {
-            return invalid("redis_url: Redis is not supported by this version of latchkey".into());
+        if let Some(url) = &self.redis_url {
+            if !url.starts_with("redis://") && !url.starts_with("unix://") {
+                return invalid(format!(
+                    "redis_url: {:?} must start with redis:// (TLS to Redis: use a local TLS tunnel)",
+                    mask_url_password(url)
+                ));
+            }
+        }
+        if self.database.max_connections == 0
+            || self.database.acquire_timeout.is_zero()
+            || self.database.statement_timeout.is_zero()
+        {
+            return invalid("database.max_connections and the database timeouts must be greater than 0".into());
+        }
+        if self.redis.timeout.is_zero() {
+            return invalid("redis.timeout must be longer than 0s".into());
+        }
+        if self.server.max_connections == 0
+            || self.server.header_timeout.is_zero()
+            || self.server.request_timeout.is_zero()
+            || self.server.idle_timeout.is_zero()
+        {
+            return invalid("server.max_connections and the server timeouts must be greater than 0".into());
         }
         for o in &self.cors.allowed_origins {
             if origin_of(o).as_deref() != Some(o.as_str()) {
@@ -346,9 +448,6 @@ impl Config {
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return invalid("tls.cert and tls.key must be given together".into());
         }
-        if self.tls.cert.is_some() {
-            return invalid("tls: serving TLS directly is not supported by this version of latchkey; put it behind a TLS-terminating proxy".into());
-        }
         Ok(())
     }
 
@@ -365,7 +464,31 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = mask_url_password(&shown.database_url);
+        shown.redis_url = shown.redis_url.as_deref().map(mask_url_password);
         toml_string(&shown)
+    }
+
+    /// Origins that are this server too: the public URL's origin and, when it names the
+    /// loopback interface, the same scheme and port on the loopback's other names (a
+    /// browser on `localhost` reaching a server published as `127.0.0.1`). Derived from
+    /// `public_url` only, never from a request's `Host` header.
+    pub fn own_origins(&self) -> BTreeSet<String> {
+        let origin = self.public_origin();
+        let mut own = BTreeSet::from([origin.clone()]);
+        let Some((scheme, authority)) = origin.split_once("://") else { return own };
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => v6
+                .split_once(']')
+                .map_or((authority, ""), |(_, port)| (&authority[..authority.len() - port.len()], port)),
+            None => authority.find(':').map_or((authority, ""), |i| authority.split_at(i)),
+        };
+        const LOOPBACK: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+        if LOOPBACK.contains(&host) {
+            for alias in LOOPBACK {
+                own.insert(format!("{scheme}://{alias}{port}"));
+            }
+        }
+        own
     }
 
     /// The origins allowed to make credentialed cross-origin calls.
@@ -644,6 +767,18 @@ mod tests {
         assert_eq!(origin_of("HTTPS://App.Example.com:443").as_deref(), Some("https://app.example.com"));
         assert_eq!(origin_of("ftp://x"), None);
         assert_eq!(origin_of("http://"), None);
+    }
+
+    #[test]
+    fn loopback_public_urls_own_their_aliases_and_others_only_themselves() {
+        let mut config = Config::default();
+        let own = config.own_origins();
+        assert!(own.contains("http://127.0.0.1:8080") && own.contains("http://localhost:8080"), "{own:?}");
+        assert!(own.contains("http://[::1]:8080") && !own.contains("http://localhost:8081"), "{own:?}");
+        config.public_url = "https://auth.example.com/".into();
+        assert_eq!(config.own_origins(), BTreeSet::from(["https://auth.example.com".to_string()]));
+        config.public_url = "http://localhost".into();
+        assert!(config.own_origins().contains("http://127.0.0.1"));
     }
 
     #[test]

@@ -11,8 +11,14 @@
 //! - [`http`]: the axum router, one module per section of `API.md`, the extractors
 //!   (`Json`, `Client`, `CurrentUser`) and the layers (request id, logs and metrics,
 //!   CORS, CSRF, security headers, timeouts). Handlers are thin.
-//! - [`service`]: the rules: accounts, sessions, throttling, audit.
-//! - [`store`]: SQL, once, for SQLite and PostgreSQL.
+//! - [`service`]: the rules: accounts, sessions, tokens, throttling policy, audit.
+//!   Every change runs as a [`service::Change`]: one transaction, one timestamp from the
+//!   [`clock`], and the [`feed`] events it publishes when it commits.
+//! - [`limiter`]: atomic reserve-before-work sliding windows (in-process, PostgreSQL,
+//!   Redis), shared by every instance of a cluster.
+//! - [`feed`]: the revocation feed that tells every instance at once what was revoked.
+//! - [`store`]: SQL, once, for SQLite and PostgreSQL; and Redis.
+//! - [`server`]: the accept loop (plain or TLS) with its connection and time limits.
 //! - [`crypto`]: password hashing on its own thread pool, random tokens.
 //! - [`domain`]: validated values (`Username`, `Email`, `Password`, `Role`) and `User`.
 //! - [`error`]: `AppError`, API.md's error table as one enum.
@@ -20,11 +26,15 @@
 
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod http;
+pub mod limiter;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;

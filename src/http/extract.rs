@@ -78,6 +78,26 @@ pub fn client_of(parts: &Parts, trusted: &[IpNet]) -> Client {
     Client { ip: forwarded_client(peer, &parts.headers, trusted), user_agent }
 }
 
+/// Whether the client's request travelled over https: TLS to us, or a trusted proxy
+/// says so in `X-Forwarded-Proto` (its last value: the proxy nearest us appends).
+pub fn reached_over_https<B>(req: &axum::http::Request<B>, trusted: &[IpNet]) -> bool {
+    if req.extensions().get::<crate::server::Transport>().is_some_and(|t| t.tls) {
+        return true;
+    }
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| canonical(ci.0.ip()));
+    if !peer.is_some_and(|p| trusted.iter().any(|net| net.contains(p))) {
+        return false;
+    }
+    let last = req
+        .headers()
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last();
+    last.is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
 fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(peer) {

@@ -1,7 +1,7 @@
 //! Cross-cutting layers: request ids, logging and metrics, CSRF, security headers,
 //! request timeouts, and panics turned into our 500 body.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
@@ -14,7 +14,6 @@ use crate::error::AppError;
 use crate::http::extract::bearer_token;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The id of this request: the client's `X-Request-Id` when it is a sane token, else a
 /// new one. Stored in the request's extensions and echoed on the response.
@@ -94,27 +93,21 @@ fn same_or_allowed_origin(headers: &HeaderMap, state: &AppState) -> bool {
     match headers.get(header::ORIGIN) {
         Some(origin) => {
             let Ok(origin) = origin.to_str() else { return false };
+            // Our own origin comes from `public_url`, never from the request's `Host`
+            // header, which the client (or a proxy) chooses.
             let origin = origin.to_ascii_lowercase();
-            origin == state.public_origin
-                || state.allowed_origins.contains(&origin)
-                || Some(origin) == host_origin(headers, state)
+            state.own_origins.contains(&origin) || state.allowed_origins.contains(&origin)
         }
         None => headers.get("sec-fetch-site").is_none_or(|v| v.as_bytes() != b"cross-site"),
     }
 }
 
-/// The origin the browser addressed (public URL's scheme, `Host` header), so that
-/// `localhost` and `127.0.0.1` both work for the built-in web app.
-fn host_origin(headers: &HeaderMap, state: &AppState) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?.to_ascii_lowercase();
-    let scheme = if state.ctx.config.is_https() { "https" } else { "http" };
-    crate::config::origin_of(&format!("{scheme}://{host}"))
-}
-
 /// Headers every response gets: no sniffing, no framing, no referrer leaks; API answers
-/// are never cached; HSTS when served over https.
+/// are never cached; HSTS on answers that travel over https to a client of an https
+/// public URL (browsers ignore it over plain http anyway).
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/") || req.uri().path() == "/metrics";
+    let hsts = state.ctx.config.is_https() && crate::http::extract::reached_over_https(&req, &state.trusted_proxies);
     let mut response = next.run(req).await;
     let h = response.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -123,15 +116,16 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     if is_api && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if state.ctx.config.is_https() {
+    if hsts {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     response
 }
 
-/// A request that takes longer than this is answered 503 and its work dropped.
-pub async fn timeout(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+/// A request not answered within `server.request_timeout` (a slow body included) is
+/// answered 503 and its work dropped.
+pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.ctx.config.server.request_timeout.0, next.run(req)).await {
         Ok(response) => response,
         Err(_) => AppError::Unavailable("request timed out".into()).into_response(),
     }

@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(from_fn(middleware::timeout))
+        .layer(from_fn_with_state(state.clone(), middleware::timeout))
         .layer(from_fn_with_state(state.clone(), middleware::csrf))
         .layer(cors(&state))
         .layer(from_fn_with_state(state.clone(), middleware::security_headers))

@@ -25,11 +25,14 @@ pub async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database (and Redis, where configured) answers, 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "{\"status\": \"ready\"}"), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, AppError> {
     state.ctx.store.ping().await?;
+    if let Some(redis) = &state.ctx.redis {
+        redis.ping().await.map_err(|e| AppError::Unavailable(format!("redis: {e}")))?;
+    }
     Ok(axum::Json(json!({"status": "ready"})))
 }
 

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::audit::{self, Event, Kind};
 use super::sessions::{self, Issued};
-use super::{now, Client, Ctx};
+use super::{throttle, Change, Client, Ctx};
 use crate::crypto::password::{HashError, Verified};
 use crate::domain::{Email, Password, Role, Roles, User, UserId, Username};
 use crate::error::{AppError, FieldErrors};
@@ -72,25 +72,22 @@ pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Resu
         return Err(AppError::Forbidden);
     }
     let valid = validate(&account, is_bcrypt(ctx))?;
-    ctx.throttle
-        .signup_ip
-        .take(&client.ip.to_string())
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    throttle::reserve_signup(ctx, client).await?;
     // A taken name is refused before the costly hash; the unique index settles races.
     if ctx.store.user_by_username_key(&valid.username.key()).await?.is_some() {
         return Err(AppError::UsernameTaken);
     }
     let hash = ctx.hasher.hash(valid.password.expose().to_string()).await?;
-    let mut tx = ctx.store.begin().await?;
-    let user = insert_user(&mut tx, &valid.username, valid.email.as_ref(), &hash, &Roles::new([])).await?;
-    let issued = sessions::create(ctx, &mut tx, user.id, client).await?;
-    audit::record(&mut tx, Event::new(Kind::Signup, client).user(user.id).actor(Some(user.id))).await?;
-    tx.commit().await?;
+    let mut change = ctx.begin().await?;
+    let user = insert_user(&mut change, &valid.username, valid.email.as_ref(), &hash, &Roles::new([])).await?;
+    let issued = sessions::create(ctx, &mut change, user.id, client).await?;
+    audit::record(&mut change, Event::new(Kind::Signup, client).user(user.id).actor(Some(user.id))).await?;
+    change.commit().await?;
     Ok((user, issued))
 }
 
 pub(super) async fn insert_user(
-    tx: &mut crate::store::Tx,
+    change: &mut Change<'_>,
     username: &Username,
     email: Option<&Email>,
     hash: &str,
@@ -98,7 +95,8 @@ pub(super) async fn insert_user(
 ) -> Result<User, AppError> {
     let username_key = username.key();
     let email_key = email.map(Email::key);
-    let row = tx
+    let now = change.now;
+    let row = change
         .insert_user(&NewUser {
             username: username.as_str(),
             username_key: &username_key,
@@ -106,7 +104,7 @@ pub(super) async fn insert_user(
             email_key: email_key.as_deref(),
             password_hash: hash,
             roles: &roles.to_column(),
-            now: now(),
+            now,
         })
         .await?;
     Ok(row.into_user().0)
@@ -137,16 +135,24 @@ pub async fn check_password(
         return Err(AppError::Validation(fields));
     };
     let key = login_key(username);
-    let ip = client.ip.to_string();
-    let throttled = ctx.throttle.login_account.check(&key).and(ctx.throttle.login_ip.check(&ip));
-    if let Err(retry_after_secs) = throttled {
-        metrics::counter!("latchkey_logins_total", "outcome" => "throttled").increment(1);
-        audit::record_alone(ctx, Event::new(Kind::LoginThrottled, client).detail(json!({"username": key}))).await?;
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
     // Neither a username nor an email can be this long or hold control characters.
     let could_exist = username.chars().count() <= LOGIN_MAX_CHARS && !username.chars().any(char::is_control);
     let row = if could_exist { ctx.store.user_by_login(&key).await? } else { None };
+    let account_key = throttle::account_key(row.as_ref().map(|r| r.id), &key);
+    let slots = match throttle::reserve_password_attempt(ctx, account_key, Some(client)).await? {
+        Ok(slots) => slots,
+        Err(throttled) => {
+            metrics::counter!("latchkey_logins_total", "outcome" => "throttled").increment(1);
+            if throttled.first_denial {
+                let mut event = Event::new(Kind::LoginThrottled, client).detail(json!({"username": key}));
+                if let Some(row) = &row {
+                    event = event.user(row.id);
+                }
+                audit::record_alone(ctx, event).await?;
+            }
+            return Err(throttled.into());
+        }
+    };
     let (user, stored) = match row {
         Some(row) => {
             let (user, hash) = row.into_user();
@@ -165,18 +171,16 @@ pub async fn check_password(
     };
     match (verdict, user, stored) {
         ((Verified::Match { .. }, upgraded), Some(user), Some(old)) => {
-            ctx.throttle.login_account.reset(&key);
+            throttle::password_accepted(ctx, slots).await;
             if let Some(new) = upgraded {
-                let mut tx = ctx.store.begin().await?;
-                tx.upgrade_password_hash(user.id, &old, &new).await?;
-                tx.commit().await?;
+                let mut change = ctx.begin().await?;
+                change.upgrade_password_hash(user.id, &old, &new).await?;
+                change.commit().await?;
                 tracing::info!(user_id = user.id, "password hash upgraded");
             }
             Ok(user)
         }
         (_, user, _) => {
-            ctx.throttle.login_account.hit(&key);
-            ctx.throttle.login_ip.hit(&ip);
             metrics::counter!("latchkey_logins_total", "outcome" => "invalid").increment(1);
             let mut event = Event::new(Kind::LoginFailed, client).detail(json!({"username": key}));
             if let Some(user) = user {
@@ -203,20 +207,20 @@ pub async fn login(
     client: &Client,
 ) -> Result<(User, Issued), AppError> {
     let user = check_password(ctx, username, password, client).await?;
-    let mut tx = ctx.store.begin().await?;
+    let mut change = ctx.begin().await?;
     if let Some(previous) = previous_token {
-        tx.delete_session_by_hash(&crate::crypto::token::token_hash(previous)).await?;
+        sessions::end_in(&mut change, previous).await?;
     }
-    let issued = sessions::create(ctx, &mut tx, user.id, client).await?;
+    let issued = sessions::create(ctx, &mut change, user.id, client).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::LoginSucceeded, client)
             .user(user.id)
             .actor(Some(user.id))
             .detail(json!({"session_id": issued.id})),
     )
     .await?;
-    tx.commit().await?;
+    change.commit().await?;
     metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
     Ok((user, issued))
 }
@@ -250,33 +254,31 @@ pub async fn change_password(
     if !fields.is_empty() {
         return Err(AppError::Validation(fields));
     }
-    let key = user.username.to_lowercase();
-    if let Err(retry_after_secs) = ctx.throttle.login_account.check(&key) {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
+    // The current password is guessable like any other: same budget as logins.
+    let slots = throttle::reserve_password_attempt(ctx, throttle::account_key(Some(user.id), ""), None).await??;
     let stored = ctx.store.user_by_id(user.id).await?.ok_or(AppError::Unauthorized)?.password_hash;
     let (verdict, _) = ctx.hasher.verify(current.to_string(), Some(stored)).await?;
     if verdict == Verified::Mismatch {
-        ctx.throttle.login_account.hit(&key);
         return Err(AppError::InvalidCredentials {
             fields: Some(FieldErrors::from([("current_password", "is not your current password".to_string())])),
         });
     }
+    throttle::password_accepted(ctx, slots).await;
     let hash = ctx.hasher.hash(new.expose().to_string()).await?;
-    let mut tx = ctx.store.begin().await?;
-    tx.update_password_hash(user.id, &hash, now()).await?;
-    let ended = tx.delete_sessions_of_user(user.id, current_session).await?;
-    let families = super::tokens::revoke_all_for_user(&mut tx, user.id).await?;
+    let mut change = ctx.begin().await?;
+    let now = change.now;
+    change.update_password_hash(user.id, &hash, now).await?;
+    let ended = sessions::end_all_in(&mut change, user.id, current_session).await?;
+    let families = super::tokens::revoke_all_for_user(&mut change, user.id).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::PasswordChanged, client)
             .user(user.id)
             .actor(Some(user.id))
             .detail(json!({"sessions_ended": ended, "token_families_revoked": families})),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
 }
 
 /// `latchkey user create`: an account made by the operator.
@@ -294,14 +296,14 @@ pub async fn create_user(
     let hash = ctx.hasher.hash(valid.password.expose().to_string()).await?;
     let roles = Roles::new(admin.then(Role::admin));
     let client = Client::local();
-    let mut tx = ctx.store.begin().await?;
-    let user = insert_user(&mut tx, &valid.username, valid.email.as_ref(), &hash, &roles).await?;
+    let mut change = ctx.begin().await?;
+    let user = insert_user(&mut change, &valid.username, valid.email.as_ref(), &hash, &roles).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::Signup, &client).user(user.id).detail(json!({"by": "cli", "roles": roles.names()})),
     )
     .await?;
-    tx.commit().await?;
+    change.commit().await?;
     Ok(user)
 }
 

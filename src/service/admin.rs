@@ -5,9 +5,10 @@
 use serde_json::json;
 
 use super::audit::{self, Event, Kind};
-use super::{now, tokens, Client, Ctx};
+use super::{sessions, tokens, Client, Ctx};
 use crate::domain::{Roles, User, UserId};
 use crate::error::AppError;
+use crate::feed::FeedEvent;
 
 /// Ordered by id, after the `after` cursor; `next` is the last id when more follow.
 pub async fn list_users(ctx: &Ctx, after: Option<i64>, limit: i64) -> Result<(Vec<User>, Option<i64>), AppError> {
@@ -30,56 +31,60 @@ pub async fn set_roles(
     actor: Option<UserId>,
     client: &Client,
 ) -> Result<User, AppError> {
-    let mut tx = ctx.store.begin().await?;
-    let admins = tx.admin_ids().await?;
+    let mut change = ctx.begin().await?;
+    change.lock_admin_set().await?;
+    let admins = change.admin_ids().await?;
     if !roles.is_admin() && admins == [user_id] {
         return Err(AppError::LastAdmin);
     }
-    let row = tx.set_roles(user_id, &roles.to_column(), now()).await?.ok_or(AppError::NotFound)?;
+    let now = change.now;
+    let row = change.set_roles(user_id, &roles.to_column(), now).await?.ok_or(AppError::NotFound)?;
+    change.publish(FeedEvent::UserChanged { user_id }).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::RolesChanged, client).user(user_id).actor(actor).detail(json!({"roles": roles.names()})),
     )
     .await?;
-    tx.commit().await?;
+    change.commit().await?;
     Ok(row.into_user().0)
 }
 
 /// Ends all the user's sessions and revokes all their refresh tokens.
 pub async fn revoke_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    if tx.user_by_id(user_id).await?.is_none() {
+    let mut change = ctx.begin().await?;
+    if change.user_by_id(user_id).await?.is_none() {
         return Err(AppError::NotFound);
     }
-    let sessions = tx.delete_sessions_of_user(user_id, None).await?;
-    let families = tokens::revoke_all_for_user(&mut tx, user_id).await?;
+    let sessions = sessions::end_all_in(&mut change, user_id, None).await?;
+    let families = tokens::revoke_all_for_user(&mut change, user_id).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::SessionRevoked, client)
             .user(user_id)
             .actor(actor)
             .detail(json!({"sessions_ended": sessions, "token_families_revoked": families})),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
 }
 
 /// Deletes a user with their sessions, tokens, posts and avatar. Refuses to delete
 /// the last admin.
 pub async fn delete_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    let admins = tx.admin_ids().await?;
+    let mut change = ctx.begin().await?;
+    change.lock_admin_set().await?;
+    let admins = change.admin_ids().await?;
     if admins == [user_id] {
         return Err(AppError::LastAdmin);
     }
-    let Some(row) = tx.user_by_id(user_id).await? else { return Err(AppError::NotFound) };
-    tx.delete_user(user_id).await?;
+    let Some(row) = change.user_by_id(user_id).await? else { return Err(AppError::NotFound) };
+    change.delete_user(user_id).await?;
+    change.publish(FeedEvent::UserChanged { user_id }).await?;
+    change.publish(FeedEvent::UserSessionsEnded { user_id, keep: None }).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::UserDeleted, client).user(user_id).actor(actor).detail(json!({"username": row.username})),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
 }

@@ -6,11 +6,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{now, Client, Ctx};
+use super::{Change, Client, Ctx};
 use crate::domain::{from_unix, rfc3339_seconds, UserId};
 use crate::error::AppError;
 use crate::store::audit::NewAuditEvent;
-use crate::store::Tx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -74,29 +73,30 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Writes the event in `tx`, the transaction of the change it records.
-pub async fn record(tx: &mut Tx, event: Event<'_>) -> Result<(), AppError> {
+/// Writes the event as part of the change it records.
+pub async fn record(change: &mut Change<'_>, event: Event<'_>) -> Result<(), AppError> {
     let ip = event.client.ip.to_string();
     let detail = event.detail.to_string();
-    tx.insert_audit(&NewAuditEvent {
-        at: now(),
-        kind: event.kind.as_str(),
-        user_id: event.user_id,
-        actor_id: event.actor_id,
-        ip: Some(&ip),
-        user_agent: event.client.user_agent.as_deref(),
-        detail: &detail,
-    })
-    .await?;
+    let at = change.now;
+    change
+        .insert_audit(&NewAuditEvent {
+            at,
+            kind: event.kind.as_str(),
+            user_id: event.user_id,
+            actor_id: event.actor_id,
+            ip: Some(&ip),
+            user_agent: event.client.user_agent.as_deref(),
+            detail: &detail,
+        })
+        .await?;
     Ok(())
 }
 
 /// Writes an event that records no other change (a failed or throttled login).
 pub async fn record_alone(ctx: &Ctx, event: Event<'_>) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    record(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(())
+    let mut change = ctx.begin().await?;
+    record(&mut change, event).await?;
+    change.commit().await
 }
 
 /// An audit event as `GET /api/audit` shows it.

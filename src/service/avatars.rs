@@ -1,7 +1,7 @@
 //! Avatars (API.md "Account"): PNG, JPEG or GIF up to 5 MiB, accepted only when the
 //! bytes really are the declared type, served back byte for byte.
 
-use super::{now, Ctx};
+use super::Ctx;
 use crate::domain::UserId;
 use crate::error::AppError;
 
@@ -27,10 +27,10 @@ pub async fn put(ctx: &Ctx, user_id: UserId, content_type: Option<&str>, bytes: 
         return Err(AppError::PayloadTooLarge { limit: "5 MiB" });
     }
     let content_type = checked_type(content_type, bytes)?;
-    let mut tx = ctx.store.begin().await?;
-    tx.put_avatar(user_id, content_type, bytes, now()).await?;
-    tx.commit().await?;
-    Ok(())
+    let mut change = ctx.begin().await?;
+    let now = change.now;
+    change.put_avatar(user_id, content_type, bytes, now).await?;
+    change.commit().await
 }
 
 pub async fn get(ctx: &Ctx, user_id: UserId) -> Result<(String, Vec<u8>), AppError> {

@@ -78,20 +78,20 @@ fn validate_all(records: &[Record]) -> Result<Vec<Valid<'_>>, Refusals> {
 pub async fn import(ctx: &Ctx, records: &[Record]) -> Result<usize, ImportError> {
     let valid = validate_all(records).map_err(ImportError::Refused)?;
     let client = Client::local();
-    let mut tx = ctx.store.begin().await.map_err(|e| ImportError::Failed(e.into()))?;
+    let mut change = ctx.begin().await.map_err(ImportError::Failed)?;
     for v in &valid {
-        let user = match insert_user(&mut tx, &v.username, v.email.as_ref(), v.hash, &v.roles).await {
+        let user = match insert_user(&mut change, &v.username, v.email.as_ref(), v.hash, &v.roles).await {
             Ok(user) => user,
             Err(AppError::UsernameTaken) => return Err(refused_one(v.line, "the username is taken")),
             Err(AppError::EmailTaken) => return Err(refused_one(v.line, "the email is already in use")),
             Err(other) => return Err(ImportError::Failed(other)),
         };
         let detail = json!({"by": "import", "roles": v.roles.names()});
-        audit::record(&mut tx, Event::new(Kind::Signup, &client).user(user.id).detail(detail))
+        audit::record(&mut change, Event::new(Kind::Signup, &client).user(user.id).detail(detail))
             .await
             .map_err(ImportError::Failed)?;
     }
-    tx.commit().await.map_err(|e| ImportError::Failed(e.into()))?;
+    change.commit().await.map_err(ImportError::Failed)?;
     Ok(valid.len())
 }
 

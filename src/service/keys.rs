@@ -1,28 +1,35 @@
 //! The key ring: JWT keys loaded from the database (so every instance signs and
-//! verifies with the same ones), reloaded every `RELOAD_EVERY` and whenever a token
-//! names a key this instance has not seen yet. `latchkey keys rotate` makes a new key
-//! current; retired keys keep verifying until every token they signed has expired.
+//! verifies with the same ones), reloaded as soon as the revocation feed says they were
+//! rotated, whenever a token names a key this instance has not seen yet, and every
+//! `RELOAD_EVERY` in case a feed message was lost. `latchkey keys rotate` makes a new
+//! key current; retired keys keep verifying until every token they signed has expired.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
 
-use super::now;
+use super::Ctx;
+use crate::clock::Clock;
 use crate::config::{Config, JwtAlgorithm};
 use crate::crypto::jwt::{generate_ed25519, Ed25519Key, KeySet, LEEWAY_SECS};
+use crate::feed::{FeedEvent, FeedSignal, Subscriber};
 use crate::store::keys::KeyRow;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
-/// How often each instance re-reads the keys: the longest it may keep signing with a
-/// key another instance's rotation retired.
+/// How often each instance re-reads the keys even without a feed message: the longest
+/// it may keep signing with a key another instance's rotation retired, should the
+/// message be lost.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// An unknown `kid` triggers a reload at most this often (forged kids cost nothing more).
 const UNKNOWN_KID_RELOAD_MIN: Duration = Duration::from_secs(5);
 
 pub struct KeyRing {
+    store: Store,
+    clock: Arc<Clock>,
     set: RwLock<Arc<KeySet>>,
-    last_reload: Mutex<Instant>,
+    /// When the keys were last read (ms, on the application clock).
+    last_reload_ms: Mutex<i64>,
     issuer: String,
     audience: String,
     /// Retired keys verify for this long after retirement.
@@ -31,7 +38,7 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    pub async fn load(store: &Store, config: &Config) -> anyhow::Result<KeyRing> {
+    pub async fn load(store: &Store, clock: Arc<Clock>, config: &Config) -> anyhow::Result<KeyRing> {
         let issuer = issuer(config);
         let audience = config.tokens.audience.clone();
         let retention_secs = config.tokens.access_ttl.secs() + RELOAD_EVERY.as_secs() as i64 + LEEWAY_SECS as i64;
@@ -39,13 +46,15 @@ impl KeyRing {
             (JwtAlgorithm::HS256, Some(secret)) => (KeySet::hs256(secret.0.as_bytes(), &issuer, &audience), false),
             (JwtAlgorithm::HS256, None) => return Err(anyhow!("HS256 needs a secret")),
             (JwtAlgorithm::EdDSA, _) => {
-                ensure_current_key(store).await?;
-                (read_keys(store, &issuer, &audience, retention_secs).await?, true)
+                ensure_current_key(store, clock.now()).await?;
+                (read_keys(store, clock.now() - retention_secs, &issuer, &audience).await?, true)
             }
         };
         Ok(KeyRing {
+            store: store.clone(),
+            last_reload_ms: Mutex::new(clock.now_ms()),
+            clock,
             set: RwLock::new(Arc::new(set)),
-            last_reload: Mutex::new(Instant::now()),
             issuer,
             audience,
             retention_secs,
@@ -57,26 +66,28 @@ impl KeyRing {
         Arc::clone(&self.set.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    pub async fn reload(&self, store: &Store) -> anyhow::Result<()> {
+    pub async fn reload(&self) -> anyhow::Result<()> {
         if !self.from_database {
             return Ok(());
         }
-        let set = read_keys(store, &self.issuer, &self.audience, self.retention_secs).await?;
+        let cutoff = self.clock.now() - self.retention_secs;
+        let set = read_keys(&self.store, cutoff, &self.issuer, &self.audience).await?;
         *self.set.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
-        *self.last_reload.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        *self.last_reload_ms.lock().unwrap_or_else(|p| p.into_inner()) = self.clock.now_ms();
         Ok(())
     }
 
     /// Reloads for an unknown `kid` unless that was done moments ago; true if it did.
-    pub async fn reload_for_unknown_kid(&self, store: &Store) -> anyhow::Result<bool> {
+    pub async fn reload_for_unknown_kid(&self) -> anyhow::Result<bool> {
         {
-            let mut last = self.last_reload.lock().unwrap_or_else(|p| p.into_inner());
-            if !self.from_database || last.elapsed() < UNKNOWN_KID_RELOAD_MIN {
+            let mut last = self.last_reload_ms.lock().unwrap_or_else(|p| p.into_inner());
+            let now = self.clock.now_ms();
+            if !self.from_database || now - *last < UNKNOWN_KID_RELOAD_MIN.as_millis() as i64 {
                 return Ok(false);
             }
-            *last = Instant::now();
+            *last = now;
         }
-        self.reload(store).await?;
+        self.reload().await?;
         Ok(true)
     }
 
@@ -90,8 +101,25 @@ pub fn issuer(config: &Config) -> String {
     config.public_url.trim_end_matches('/').to_string()
 }
 
-async fn read_keys(store: &Store, issuer: &str, audience: &str, retention_secs: i64) -> anyhow::Result<KeySet> {
-    let rows = store.jwt_keys(now() - retention_secs).await?;
+/// Reloads the ring when the feed says the keys changed, or when it resumes after a gap
+/// in which a rotation may have been missed.
+pub struct ReloadOnRotation(pub Arc<KeyRing>);
+
+impl Subscriber for ReloadOnRotation {
+    fn on_signal(&self, signal: &FeedSignal) {
+        if matches!(signal, FeedSignal::Event(FeedEvent::KeysRotated) | FeedSignal::Resumed) {
+            let ring = Arc::clone(&self.0);
+            tokio::spawn(async move {
+                if let Err(e) = ring.reload().await {
+                    tracing::warn!(error = %e, "JWT keys not reloaded after a rotation");
+                }
+            });
+        }
+    }
+}
+
+async fn read_keys(store: &Store, cutoff: i64, issuer: &str, audience: &str) -> anyhow::Result<KeySet> {
+    let rows = store.jwt_keys(cutoff).await?;
     // The newest current key signs; every instance picks the same one.
     let mut ordered: Vec<&KeyRow> = rows.iter().filter(|r| r.retired_at.is_none()).collect();
     ordered.extend(rows.iter().filter(|r| r.retired_at.is_some()));
@@ -103,23 +131,26 @@ async fn read_keys(store: &Store, issuer: &str, audience: &str, retention_secs: 
     KeySet::ed25519(&keys, issuer, audience).context("no usable JWT key")
 }
 
-async fn ensure_current_key(store: &Store) -> anyhow::Result<()> {
+/// Makes the first signing key of an empty database, once: instances starting together
+/// on one PostgreSQL database take turns under a lock, and all but the first find it.
+async fn ensure_current_key(store: &Store, now: i64) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
+    tx.advisory_lock("latchkey:signing-keys").await?;
     if tx.current_key_count().await? == 0 {
-        insert_new_key(&mut tx).await?;
+        insert_new_key(&mut tx, now).await?;
         tracing::info!("generated the first JWT signing key");
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn insert_new_key(tx: &mut crate::store::Tx) -> anyhow::Result<String> {
+async fn insert_new_key(tx: &mut Tx, now: i64) -> anyhow::Result<String> {
     let key = generate_ed25519().context("the OS random number generator failed")?;
     tx.insert_key(&KeyRow {
         kid: key.kid.clone(),
         private_key: key.seed.to_vec(),
         public_key: key.public.to_vec(),
-        created_at: now(),
+        created_at: now,
         retired_at: None,
     })
     .await?;
@@ -127,22 +158,26 @@ async fn insert_new_key(tx: &mut crate::store::Tx) -> anyhow::Result<String> {
 }
 
 /// `latchkey keys rotate`: a new current key; the old ones only verify from now on.
-/// Returns the new key's `kid` and how many keys were retired.
-pub async fn rotate(store: &Store, config: &Config) -> anyhow::Result<(String, u64)> {
-    if config.tokens.algorithm != JwtAlgorithm::EdDSA {
+/// Every instance hears of it through the feed and reloads at once. Returns the new
+/// key's `kid` and how many keys were retired.
+pub async fn rotate(ctx: &Ctx) -> anyhow::Result<(String, u64)> {
+    if ctx.config.tokens.algorithm != JwtAlgorithm::EdDSA {
         return Err(anyhow!("keys rotate manages EdDSA keys; with HS256, the key is the configured secret"));
     }
-    let mut tx = store.begin().await?;
-    let retired = tx.retire_current_keys(now()).await?;
-    let kid = insert_new_key(&mut tx).await?;
-    tx.commit().await?;
+    let mut change = ctx.begin().await?;
+    change.advisory_lock("latchkey:signing-keys").await?;
+    let now = change.now;
+    let retired = change.retire_current_keys(now).await?;
+    let kid = insert_new_key(&mut change, now).await?;
+    change.publish(FeedEvent::KeysRotated).await?;
+    change.commit().await?;
     Ok((kid, retired))
 }
 
 /// Deletes keys whose every token has expired; run periodically.
-pub async fn forget_expired_keys(store: &Store, ring: &KeyRing) -> anyhow::Result<u64> {
-    let mut tx = store.begin().await?;
-    let n = tx.delete_keys_retired_before(now() - ring.retention_secs()).await?;
+pub async fn forget_expired_keys(ctx: &Ctx) -> anyhow::Result<u64> {
+    let mut tx = ctx.store.begin().await?;
+    let n = tx.delete_keys_retired_before(ctx.now() - ctx.keys.retention_secs()).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -12,23 +12,80 @@ pub mod throttle;
 pub mod tokens;
 
 use std::net::IpAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
-use crate::store::Store;
+use crate::error::AppError;
+use crate::feed::{Feed, FeedEvent, Staged};
+use crate::limiter::SharedLimiter;
+use crate::store::redis::Redis;
+use crate::store::{Store, Tx};
 use keys::KeyRing;
-use throttle::Throttle;
 
 /// Everything the services need, built once by `App::build`.
 pub struct Ctx {
     pub config: Arc<Config>,
+    pub clock: Arc<Clock>,
     pub store: Store,
+    pub redis: Option<Redis>,
     pub hasher: Hasher,
-    pub throttle: Throttle,
-    pub keys: KeyRing,
+    pub limiter: SharedLimiter,
+    pub feed: Arc<Feed>,
+    pub keys: Arc<KeyRing>,
+}
+
+impl Ctx {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Starts a change: a transaction, the time it happens at, and the feed events to
+    /// publish once it commits.
+    pub async fn begin(&self) -> Result<Change<'_>, AppError> {
+        Ok(Change { tx: self.store.begin().await?, now: self.now(), ctx: self, staged: Vec::new() })
+    }
+}
+
+/// One change to the database, as one transaction. Events published with
+/// [`Change::publish`] reach every instance if and only if the change commits.
+pub struct Change<'c> {
+    tx: Tx,
+    /// When the change happens: one timestamp for all it writes.
+    pub now: i64,
+    ctx: &'c Ctx,
+    staged: Vec<Staged>,
+}
+
+impl Change<'_> {
+    pub async fn publish(&mut self, event: FeedEvent) -> Result<(), AppError> {
+        let staged = self.ctx.feed.stage(&mut self.tx, event).await?;
+        self.staged.push(staged);
+        Ok(())
+    }
+
+    /// Commits, then applies the published events here and sends them to the other
+    /// instances before returning.
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.tx.commit().await?;
+        self.ctx.feed.committed(self.staged).await;
+        Ok(())
+    }
+}
+
+impl Deref for Change<'_> {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        &self.tx
+    }
+}
+
+impl DerefMut for Change<'_> {
+    fn deref_mut(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
 }
 
 /// Who is calling, as far as sessions and the audit log care.
@@ -43,8 +100,4 @@ impl Client {
     pub fn local() -> Client {
         Client { ip: IpAddr::from([127, 0, 0, 1]), user_agent: Some("latchkey CLI".into()) }
     }
-}
-
-pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{now, Ctx};
+use super::Ctx;
 use crate::domain::{from_unix, rfc3339_seconds, User, UserId};
 use crate::error::AppError;
 
@@ -58,10 +58,10 @@ pub async fn create(ctx: &Ctx, author: &User, body: Option<&str>) -> Result<Post
     if let Some(problem) = problem {
         return Err(AppError::validation("body", problem));
     }
-    let now = now();
-    let mut tx = ctx.store.begin().await?;
-    let id = tx.insert_post(author.id, body, now).await?;
-    tx.commit().await?;
+    let mut change = ctx.begin().await?;
+    let now = change.now;
+    let id = change.insert_post(author.id, body, now).await?;
+    change.commit().await?;
     Ok(Post {
         id,
         body: body.to_string(),
@@ -71,12 +71,11 @@ pub async fn create(ctx: &Ctx, author: &User, body: Option<&str>) -> Result<Post
 }
 
 pub async fn delete(ctx: &Ctx, caller: &User, id: i64) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    let author = tx.post_author(id).await?.ok_or(AppError::NotFound)?;
+    let mut change = ctx.begin().await?;
+    let author = change.post_author(id).await?.ok_or(AppError::NotFound)?;
     if author != caller.id && !caller.roles.is_admin() {
         return Err(AppError::Forbidden);
     }
-    tx.delete_post(id).await?;
-    tx.commit().await?;
-    Ok(())
+    change.delete_post(id).await?;
+    change.commit().await
 }

@@ -7,12 +7,12 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::{now, Client, Ctx};
+use super::{Change, Client, Ctx};
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{from_unix, rfc3339_seconds, Roles, User, UserId};
 use crate::error::AppError;
+use crate::feed::FeedEvent;
 use crate::store::sessions::NewSession;
-use crate::store::Tx;
 
 /// `last_seen_at` is written at most this often per session: idle expiry is counted in
 /// days, and a write on every request would make every read a write.
@@ -68,7 +68,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Option<SessionUser>,
     let Some(row) = ctx.store.session_with_user(&token_hash(token)).await? else {
         return Ok(None);
     };
-    let now = now();
+    let now = ctx.now();
     if row.expires_at <= now || row.last_seen_at + idle_secs(ctx) <= now {
         return Ok(None);
     }
@@ -85,13 +85,13 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Option<SessionUser>,
     Ok(Some(SessionUser { user, session_id: row.session_id }))
 }
 
-/// Starts a session for `user_id` inside `tx`.
-pub async fn create(ctx: &Ctx, tx: &mut Tx, user_id: UserId, client: &Client) -> Result<Issued, AppError> {
+/// Starts a session for `user_id` as part of `change`.
+pub async fn create(ctx: &Ctx, change: &mut Change<'_>, user_id: UserId, client: &Client) -> Result<Issued, AppError> {
     let token = new_token();
-    let now = now();
+    let now = change.now;
     let ip = client.ip.to_string();
     let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, USER_AGENT_MAX));
-    let id = tx
+    let id = change
         .insert_session(&NewSession {
             user_id,
             token_hash: &token_hash(&token),
@@ -109,20 +109,39 @@ pub async fn end(ctx: &Ctx, token: &str, client: &Client) -> Result<(), AppError
     if !looks_like_token(token) {
         return Ok(());
     }
-    let mut tx = ctx.store.begin().await?;
-    if let Some((id, user_id)) = tx.delete_session_by_hash(&token_hash(token)).await? {
+    let mut change = ctx.begin().await?;
+    if let Some((id, user_id)) = end_in(&mut change, token).await? {
         audit::record(
-            &mut tx,
+            &mut change,
             Event::new(Kind::Logout, client).user(user_id).actor(Some(user_id)).detail(json!({"session_id": id})),
         )
         .await?;
     }
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
+}
+
+/// Ends the session holding `token` as part of `change`; its id and user, if it existed.
+pub async fn end_in(change: &mut Change<'_>, token: &str) -> Result<Option<(i64, UserId)>, AppError> {
+    if !looks_like_token(token) {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    let ended = change.delete_session_by_hash(&hash).await?;
+    if ended.is_some() {
+        change.publish(FeedEvent::session_ended(&hash)).await?;
+    }
+    Ok(ended)
+}
+
+/// Ends every session of the user but `keep`, as part of `change`; how many ended.
+pub async fn end_all_in(change: &mut Change<'_>, user_id: UserId, keep: Option<i64>) -> Result<u64, AppError> {
+    let ended = change.delete_sessions_of_user(user_id, keep).await?;
+    change.publish(FeedEvent::UserSessionsEnded { user_id, keep }).await?;
+    Ok(ended)
 }
 
 pub async fn list(ctx: &Ctx, user_id: UserId, current: Option<i64>) -> Result<Vec<SessionInfo>, AppError> {
-    let now = now();
+    let now = ctx.now();
     let idle = idle_secs(ctx);
     let rows = ctx.store.sessions_of_user(user_id, now, now - idle).await?;
     Ok(rows
@@ -141,46 +160,45 @@ pub async fn list(ctx: &Ctx, user_id: UserId, current: Option<i64>) -> Result<Ve
 
 /// Ends one of the user's own sessions; `NotFound` if it is not theirs.
 pub async fn revoke_own(ctx: &Ctx, user_id: UserId, session_id: i64, client: &Client) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    if !tx.delete_session_of_user(user_id, session_id).await? {
+    let mut change = ctx.begin().await?;
+    let Some(hash) = change.delete_session_of_user(user_id, session_id).await? else {
         return Err(AppError::NotFound);
-    }
+    };
+    change.publish(FeedEvent::session_ended(&hash)).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::SessionRevoked, client)
             .user(user_id)
             .actor(Some(user_id))
             .detail(json!({"session_id": session_id})),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
 }
 
 /// Ends all the user's sessions but `keep` (the caller's own, when it has one).
 pub async fn revoke_others(ctx: &Ctx, user_id: UserId, keep: Option<i64>, client: &Client) -> Result<(), AppError> {
-    let mut tx = ctx.store.begin().await?;
-    let ended = tx.delete_sessions_of_user(user_id, keep).await?;
+    let mut change = ctx.begin().await?;
+    let ended = end_all_in(&mut change, user_id, keep).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::SessionRevoked, client)
             .user(user_id)
             .actor(Some(user_id))
             .detail(json!({"sessions_ended": ended})),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
 }
 
 /// Deletes sessions past their expiry; run periodically.
 pub async fn delete_dead(ctx: &Ctx) -> Result<u64, AppError> {
-    let now = now();
+    let now = ctx.now();
     Ok(ctx.store.delete_dead_sessions(now, now - idle_secs(ctx)).await?)
 }
 
 pub async fn count_live(ctx: &Ctx) -> Result<i64, AppError> {
-    let now = now();
+    let now = ctx.now();
     Ok(ctx.store.count_live_sessions(now, now - idle_secs(ctx)).await?)
 }
 

@@ -1,110 +1,134 @@
-//! Sliding-window counters for login and signup throttling (API.md "Throttling").
-//! In-process: each instance counts for itself.
+//! API.md "Throttling" as policy over the [`Limiter`](crate::limiter::Limiter): which
+//! keys a login or signup attempt counts against, reserved before the password hash.
+//!
+//! A password attempt reserves a slot on its account (one budget per account, whether
+//! the username or the email was typed, in any case) and one on its client address
+//! (IPv6 clients counted per /64, since one host gets a whole /64). A success clears the
+//! account's slots and hands the address's slot back; a failure keeps both.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
+use std::time::Duration;
 
-use crate::config::ThrottleConfig;
+use crate::domain::UserId;
+use crate::error::AppError;
+use crate::limiter::{LimitError, Reservation, Rule, Verdict};
+
+use super::{Client, Ctx};
 
 const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
 
-pub struct Throttle {
-    pub login_account: Limiter,
-    pub login_ip: Limiter,
-    pub signup_ip: Limiter,
+/// The slots a password attempt holds while its hash is checked.
+pub struct Slots {
+    account_key: String,
+    ip: Option<Reservation>,
 }
 
-impl Throttle {
-    pub fn new(config: &ThrottleConfig) -> Throttle {
-        Throttle {
-            login_account: Limiter::new(config.login_per_account, config.window.0),
-            login_ip: Limiter::new(config.login_per_ip, config.window.0),
-            signup_ip: Limiter::new(config.signup_per_ip, SIGNUP_WINDOW),
-        }
-    }
+/// Why an attempt was refused before any work.
+pub struct Throttled {
+    pub retry_after_secs: u64,
+    /// The first refusal of this key's window: the one worth an audit event.
+    pub first_denial: bool,
+}
 
-    /// Forgets counters whose window has passed, so the maps stay as small as the traffic.
-    pub fn prune(&self) {
-        self.login_account.prune();
-        self.login_ip.prune();
-        self.signup_ip.prune();
+impl From<Throttled> for AppError {
+    fn from(t: Throttled) -> AppError {
+        AppError::RateLimited { retry_after_secs: t.retry_after_secs }
     }
 }
 
-/// Counts events per key over a sliding window and refuses once `limit` are inside it.
-pub struct Limiter {
-    limit: usize,
-    window: Duration,
-    hits: Mutex<HashMap<String, VecDeque<Instant>>>,
+fn unavailable(e: LimitError) -> AppError {
+    tracing::error!(error = %e, "throttle counters unreachable");
+    AppError::Unavailable("throttle counters unreachable".into())
 }
 
-impl Limiter {
-    pub fn new(limit: u32, window: Duration) -> Limiter {
-        Limiter { limit: limit as usize, window, hits: Mutex::new(HashMap::new()) }
+/// The account's budget: by id when the name names an account, else by the name typed
+/// (so guesses at names that do not exist are limited too), hashed: whatever was typed,
+/// the key is short, plain ASCII, and keeps no attempted name in the counters' store.
+pub fn account_key(user: Option<UserId>, login_key: &str) -> String {
+    match user {
+        Some(id) => format!("login:acct:{id}"),
+        None => format!("login:name:{}", crate::feed::hex(&crate::crypto::token::token_hash(login_key)[..16])),
     }
+}
 
-    /// `Err(seconds until a slot frees)` when the key is at its limit.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut hits = self.lock();
-        match hits.get_mut(key) {
-            Some(q) => self.verdict(q, now),
-            None => Ok(()),
+/// The address's budget; IPv6 addresses share theirs with their /64.
+pub fn ip_key(scope: &str, ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{scope}:ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & (u128::MAX << 64);
+            format!("{scope}:ip:{}/64", std::net::Ipv6Addr::from(network))
         }
     }
+}
 
-    /// Records one event.
-    pub fn hit(&self, key: &str) {
-        let now = Instant::now();
-        let mut hits = self.lock();
-        let q = hits.entry(key.to_string()).or_default();
-        self.expire(q, now);
-        q.push_back(now);
-        // Only the newest `limit` events can decide a verdict.
-        while q.len() > self.limit {
-            q.pop_front();
+fn login_rules(ctx: &Ctx) -> (Rule, Rule) {
+    let t = &ctx.config.throttle;
+    (Rule::new(t.login_per_account, t.window.0), Rule::new(t.login_per_ip, t.window.0))
+}
+
+/// Reserves the account's slot and, when `client` is given, the address's, before a
+/// password is checked. Refused → nothing stays reserved.
+pub async fn reserve_password_attempt(
+    ctx: &Ctx,
+    account_key: String,
+    client: Option<&Client>,
+) -> Result<Result<Slots, Throttled>, AppError> {
+    let (account_rule, ip_rule) = login_rules(ctx);
+    let now = ctx.clock.now_ms();
+    let account = match ctx.limiter.reserve(&account_key, account_rule, now).await.map_err(unavailable)? {
+        Verdict::Granted(r) => r,
+        Verdict::Denied { retry_after_secs, first_denial } => {
+            return Ok(Err(Throttled { retry_after_secs, first_denial }))
+        }
+    };
+    let Some(client) = client else { return Ok(Ok(Slots { account_key, ip: None })) };
+    match ctx.limiter.reserve(&ip_key("login", client.ip), ip_rule, now).await {
+        Ok(Verdict::Granted(ip)) => Ok(Ok(Slots { account_key, ip: Some(ip) })),
+        Ok(Verdict::Denied { retry_after_secs, first_denial }) => {
+            refund(ctx, &account).await;
+            Ok(Err(Throttled { retry_after_secs, first_denial }))
+        }
+        Err(e) => {
+            refund(ctx, &account).await;
+            Err(unavailable(e))
         }
     }
+}
 
-    /// Checks and, when allowed, records in one step.
-    pub fn take(&self, key: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut hits = self.lock();
-        let q = hits.entry(key.to_string()).or_default();
-        self.verdict(q, now)?;
-        q.push_back(now);
-        Ok(())
+/// The password was right: the account's failures are forgiven (API.md), and the
+/// address gets its slot back (but keeps its other failures, so logging into an account
+/// of one's own does not buy more guesses at others).
+pub async fn password_accepted(ctx: &Ctx, slots: Slots) {
+    if let Err(e) = ctx.limiter.reset(&slots.account_key).await {
+        tracing::warn!(error = %e, "account throttle not reset");
     }
-
-    pub fn reset(&self, key: &str) {
-        self.lock().remove(key);
+    if let Some(ip) = slots.ip {
+        refund(ctx, &ip).await;
     }
+}
 
-    fn verdict(&self, q: &mut VecDeque<Instant>, now: Instant) -> Result<(), u64> {
-        self.expire(q, now);
-        if q.len() < self.limit {
-            return Ok(());
-        }
-        let oldest = q.front().copied().unwrap_or(now);
-        let free_in = (oldest + self.window).saturating_duration_since(now);
-        Err(free_in.as_secs() + u64::from(free_in.subsec_nanos() > 0))
+async fn refund(ctx: &Ctx, reservation: &Reservation) {
+    if let Err(e) = ctx.limiter.refund(reservation).await {
+        tracing::warn!(error = %e, "throttle slot not refunded");
     }
+}
 
-    fn expire(&self, q: &mut VecDeque<Instant>, now: Instant) {
-        while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-            q.pop_front();
-        }
+/// One signup slot for the client's address; signups are not refunded.
+pub async fn reserve_signup(ctx: &Ctx, client: &Client) -> Result<(), AppError> {
+    let rule = Rule::new(ctx.config.throttle.signup_per_ip, SIGNUP_WINDOW);
+    match ctx.limiter.reserve(&ip_key("signup", client.ip), rule, ctx.clock.now_ms()).await.map_err(unavailable)? {
+        Verdict::Granted(_) => Ok(()),
+        Verdict::Denied { retry_after_secs, .. } => Err(AppError::RateLimited { retry_after_secs }),
     }
+}
 
-    fn prune(&self) {
-        let now = Instant::now();
-        self.lock().retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
-        // A panic while holding the lock leaves only counters behind; keep using them.
-        self.hits.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Drops counters no window can still need; run periodically.
+pub async fn prune(ctx: &Ctx) {
+    let longest = ctx.config.throttle.window.0.max(SIGNUP_WINDOW);
+    let horizon = ctx.clock.now_ms() - i64::try_from(longest.as_millis()).unwrap_or(i64::MAX);
+    if let Err(e) = ctx.limiter.prune(horizon).await {
+        tracing::warn!(error = %e, "throttle counters not pruned");
     }
 }
 
@@ -113,31 +137,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_at_the_limit_and_says_when_to_retry() {
-        let l = Limiter::new(3, Duration::from_secs(60));
-        for _ in 0..3 {
-            assert!(l.check("ada").is_ok());
-            l.hit("ada");
-        }
-        let retry = l.check("ada").unwrap_err();
-        assert!((59..=60).contains(&retry), "{retry}");
-        assert!(l.check("bob").is_ok(), "other keys are unaffected");
-        l.reset("ada");
-        assert!(l.check("ada").is_ok());
+    fn ipv6_clients_share_their_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ip_key("login", a), "login:ip:2001:db8:1:2::/64");
+        assert_eq!(ip_key("login", a), ip_key("login", b));
+        assert_ne!(ip_key("login", a), ip_key("login", c));
+        assert_eq!(ip_key("signup", "10.0.0.1".parse().unwrap()), "signup:ip:10.0.0.1");
     }
 
     #[test]
-    fn the_window_slides() {
-        let l = Limiter::new(2, Duration::from_millis(50));
-        assert!(l.take("ip").is_ok());
-        assert!(l.take("ip").is_ok());
-        assert!(l.take("ip").is_err());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(l.take("ip").is_ok());
-        l.prune();
-        assert_eq!(l.lock().len(), 1);
-        std::thread::sleep(Duration::from_millis(60));
-        l.prune();
-        assert!(l.lock().is_empty());
+    fn accounts_are_keyed_by_id_whatever_was_typed() {
+        assert_eq!(account_key(Some(7), "ada"), account_key(Some(7), "ada@example.com"));
+        let unknown = account_key(None, "nobody\u{0}");
+        assert!(unknown.starts_with("login:name:") && unknown.len() == 11 + 32, "{unknown}");
+        assert!(unknown.is_ascii() && !unknown.contains("nobody"));
+        assert_ne!(unknown, account_key(None, "somebody"));
     }
 }

@@ -7,12 +7,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::{accounts, now, Client, Ctx};
+use super::{accounts, Change, Client, Ctx};
 use crate::crypto::jwt::{Claims, VerifyError};
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::User;
 use crate::error::AppError;
-use crate::store::Tx;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {
@@ -34,15 +33,16 @@ pub async fn issue(
     client: &Client,
 ) -> Result<TokenPair, AppError> {
     let user = accounts::check_password(ctx, username, password, client).await?;
-    let mut tx = ctx.store.begin().await?;
-    let family = tx.insert_family(user.id, now()).await?;
-    let refresh_token = new_refresh_token(ctx, &mut tx, family).await?;
+    let mut change = ctx.begin().await?;
+    let now = change.now;
+    let family = change.insert_family(user.id, now).await?;
+    let refresh_token = new_refresh_token(ctx, &mut change, family).await?;
     audit::record(
-        &mut tx,
+        &mut change,
         Event::new(Kind::TokenIssued, client).user(user.id).actor(Some(user.id)).detail(json!({"family": family})),
     )
     .await?;
-    tx.commit().await?;
+    change.commit().await?;
     metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
     pair(ctx, user, refresh_token)
 }
@@ -50,12 +50,14 @@ pub async fn issue(
 /// `POST /api/token/refresh`: spends a refresh token for a new pair.
 pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Result<TokenPair, AppError> {
     let presented = presented.filter(|t| looks_like_token(t)).ok_or(AppError::InvalidToken)?;
-    let now = now();
-    let mut tx = ctx.store.begin().await?;
+    let mut tx = ctx.begin().await?;
+    let now = tx.now;
     let row = tx.refresh_token(&token_hash(presented)).await?.ok_or(AppError::InvalidToken)?;
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(AppError::InvalidToken);
     }
+    // A compare-and-set: of racing requests (on any instance) exactly one spends it; on
+    // PostgreSQL the others wait for that row and then see it spent.
     let spent_now = row.used_at.is_none() && tx.spend_refresh_token(row.id, now).await?;
     if !spent_now {
         // Already spent (or spent by a request racing this one, which the writer
@@ -92,10 +94,11 @@ pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Res
 /// `POST /api/token/revoke`: ends the token's family. Unknown tokens are fine too.
 pub async fn revoke(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Result<(), AppError> {
     let Some(presented) = presented.filter(|t| looks_like_token(t)) else { return Ok(()) };
-    let mut tx = ctx.store.begin().await?;
+    let mut tx = ctx.begin().await?;
     if let Some(row) = tx.refresh_token(&token_hash(presented)).await? {
         if row.revoked_at.is_none() {
-            tx.revoke_family(row.family_id, now()).await?;
+            let now = tx.now;
+            tx.revoke_family(row.family_id, now).await?;
             audit::record(
                 &mut tx,
                 Event::new(Kind::Logout, client)
@@ -114,9 +117,7 @@ pub async fn revoke(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Resu
 /// is not our valid token → `InvalidToken`. The user must still exist.
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<User, AppError> {
     let claims = match ctx.keys.current().verify(token) {
-        Err(VerifyError::UnknownKid)
-            if ctx.keys.reload_for_unknown_kid(&ctx.store).await.map_err(AppError::Internal)? =>
-        {
+        Err(VerifyError::UnknownKid) if ctx.keys.reload_for_unknown_kid().await.map_err(AppError::Internal)? => {
             ctx.keys.current().verify(token)
         }
         other => other,
@@ -130,15 +131,15 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<User, AppError> {
     Ok(row.into_user().0)
 }
 
-async fn new_refresh_token(ctx: &Ctx, tx: &mut Tx, family: i64) -> Result<String, AppError> {
+async fn new_refresh_token(ctx: &Ctx, change: &mut Change<'_>, family: i64) -> Result<String, AppError> {
     let token = new_token();
-    let now = now();
-    tx.insert_refresh_token(family, &token_hash(&token), now, now + ctx.config.tokens.refresh_ttl.secs()).await?;
+    let now = change.now;
+    change.insert_refresh_token(family, &token_hash(&token), now, now + ctx.config.tokens.refresh_ttl.secs()).await?;
     Ok(token)
 }
 
 fn pair(ctx: &Ctx, user: User, refresh_token: String) -> Result<TokenPair, AppError> {
-    let now = now();
+    let now = ctx.now();
     let ttl = ctx.config.tokens.access_ttl.secs();
     let claims = Claims {
         iss: super::keys::issuer(&ctx.config),
@@ -155,7 +156,8 @@ fn pair(ctx: &Ctx, user: User, refresh_token: String) -> Result<TokenPair, AppEr
     Ok(TokenPair { access_token, token_type: "Bearer", expires_in: ttl, refresh_token, user })
 }
 
-/// Revokes every refresh-token family of the user, inside the caller's transaction.
-pub async fn revoke_all_for_user(tx: &mut Tx, user_id: i64) -> Result<u64, AppError> {
-    Ok(tx.revoke_families_of_user(user_id, now()).await?)
+/// Revokes every refresh-token family of the user, as part of the caller's change.
+pub async fn revoke_all_for_user(change: &mut Change<'_>, user_id: i64) -> Result<u64, AppError> {
+    let now = change.now;
+    Ok(change.revoke_families_of_user(user_id, now).await?)
 }

@@ -9,9 +9,14 @@ pub mod audit;
 pub mod avatars;
 pub mod keys;
 pub mod posts;
+pub mod redis;
 pub mod refresh;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
+
+#[cfg(test)]
+pub mod test_support;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -78,6 +83,38 @@ fn is_unavailable(db: &dyn sqlx::error::DatabaseError) -> bool {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Bounds every statement, connection wait included: a database that stops answering
+    /// (a cut network, a full pool) turns into `Unavailable`, never a hung request.
+    timeout: Duration,
+}
+
+/// How the store reaches its database, from `[database]` in the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs a database future under the store's bound; running out of time is `Unavailable`.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    f: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+    }
 }
 
 #[derive(Clone)]
@@ -87,7 +124,7 @@ enum Db {
 }
 
 /// A transaction on either backend; dropped without `commit`, it rolls back.
-pub struct Tx(TxInner);
+pub struct Tx(TxInner, Duration);
 
 enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
@@ -97,68 +134,79 @@ enum TxInner {
 /// Runs `$body` with `$pool` bound to the reader pool of the configured backend.
 macro_rules! on_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.db {
-            $crate::store::Db::Sqlite { read, .. } => {
-                let $pool = read;
-                $body
+        $crate::store::bounded($store.timeout, async {
+            match &$store.db {
+                $crate::store::Db::Sqlite { read, .. } => {
+                    let $pool = read;
+                    $body
+                }
+                $crate::store::Db::Postgres(pg) => {
+                    let $pool = pg;
+                    $body
+                }
             }
-            $crate::store::Db::Postgres(pg) => {
-                let $pool = pg;
-                $body
-            }
-        }
+        })
+        .await
     };
 }
 
 /// Runs `$body` with `$pool` bound to the writer pool of the configured backend.
 macro_rules! on_writer {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.db {
-            $crate::store::Db::Sqlite { write, .. } => {
-                let $pool = write;
-                $body
+        $crate::store::bounded($store.timeout, async {
+            match &$store.db {
+                $crate::store::Db::Sqlite { write, .. } => {
+                    let $pool = write;
+                    $body
+                }
+                $crate::store::Db::Postgres(pg) => {
+                    let $pool = pg;
+                    $body
+                }
             }
-            $crate::store::Db::Postgres(pg) => {
-                let $pool = pg;
-                $body
-            }
-        }
+        })
+        .await
     };
 }
 
 /// Runs `$body` with `$conn` bound to the transaction's connection.
 macro_rules! in_tx {
-    ($tx:expr, |$conn:ident| $body:expr) => {
-        match &mut $tx.0 {
-            $crate::store::TxInner::Sqlite(t) => {
-                let $conn = &mut **t;
-                $body
+    ($tx:expr, |$conn:ident| $body:expr) => {{
+        let limit = $tx.1;
+        $crate::store::bounded(limit, async {
+            match &mut $tx.0 {
+                $crate::store::TxInner::Sqlite(t) => {
+                    let $conn = &mut **t;
+                    $body
+                }
+                $crate::store::TxInner::Postgres(t) => {
+                    let $conn = &mut **t;
+                    $body
+                }
             }
-            $crate::store::TxInner::Postgres(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-        }
-    };
+        })
+        .await
+    }};
 }
 
 pub(crate) use {in_tx, on_reader, on_writer};
 
 impl Store {
     /// Opens (and for SQLite, creates) the database. Does not migrate.
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    pub async fn connect(url: &str, limits: Limits) -> Result<Store, StoreError> {
+        let timeout = limits.acquire_timeout + limits.statement_timeout;
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // FULL: a write that answered 2xx survives power loss too, not only a crash.
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(limits.acquire_timeout)
                 .foreign_keys(true);
             let in_memory = options.get_filename().to_string_lossy().contains(":memory:");
             let write = PoolOptions::<Sqlite>::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(limits.acquire_timeout)
                 .connect_with(options.clone())
                 .await?;
             let read = if in_memory {
@@ -168,19 +216,31 @@ impl Store {
                 PoolOptions::<Sqlite>::new()
                     .max_connections(readers as u32)
                     .min_connections(1)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(limits.acquire_timeout)
                     .connect_with(options.read_only(true))
                     .await?
             };
-            Ok(Store { db: Db::Sqlite { read, write } })
+            Ok(Store { db: Db::Sqlite { read, write }, timeout })
         } else {
-            let options = PgConnectOptions::from_str(url)?;
+            let statement_ms = limits.statement_timeout.as_millis().to_string();
+            let options = PgConnectOptions::from_str(url)?
+                .options([("statement_timeout", statement_ms.as_str()), ("lock_timeout", statement_ms.as_str())]);
             let pool = PoolOptions::<Postgres>::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(5))
+                .max_connections(limits.max_connections)
+                .acquire_timeout(limits.acquire_timeout)
+                // A connection killed under us (a failover, a proxy) is found before use.
+                .test_before_acquire(true)
                 .connect_with(options)
                 .await?;
-            Ok(Store { db: Db::Postgres(pool) })
+            Ok(Store { db: Db::Postgres(pool), timeout })
+        }
+    }
+
+    /// The database limiter's table; PostgreSQL only (SQLite is one instance).
+    pub fn throttle_table(&self) -> Option<throttle::ThrottleTable> {
+        match &self.db {
+            Db::Postgres(pg) => Some(throttle::ThrottleTable::new(pg.clone(), self.timeout)),
+            Db::Sqlite { .. } => None,
         }
     }
 
@@ -193,16 +253,57 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx(match &self.db {
-            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
-            Db::Postgres(pg) => TxInner::Postgres(pg.begin().await?),
-        }))
+        let inner = bounded(self.timeout, async {
+            Ok(match &self.db {
+                // IMMEDIATE takes the write lock at once: a transaction that reads, then
+                // writes cannot be overtaken by another process's writer (the CLI) between
+                // the two, and waits for it (busy_timeout) instead of failing at the write.
+                Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+                Db::Postgres(pg) => TxInner::Postgres(pg.begin().await?),
+            })
+        })
+        .await?;
+        Ok(Tx(inner, self.timeout))
     }
 
     /// Answers when the database does; for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Sends a PostgreSQL notification at once (outside any change); nothing on SQLite.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        if let Db::Postgres(pg) = &self.db {
+            bounded(self.timeout, async {
+                sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(pg).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every connection of this database that is listening for the feed (an
+    /// operator's or a test's way to cut it); how many. Nothing on SQLite.
+    pub async fn terminate_listeners(&self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'";
+        match &self.db {
+            Db::Postgres(pg) => {
+                let (n,): (i64,) = bounded(self.timeout, async { sqlx::query_as(SQL).fetch_one(pg).await }).await?;
+                Ok(n as u64)
+            }
+            Db::Sqlite { .. } => Ok(0),
+        }
+    }
+
+    /// The PostgreSQL pool, for a component that opens a connection of its own with the
+    /// same options (the feed's listener).
+    pub fn postgres_pool(&self) -> Option<PgPool> {
+        match &self.db {
+            Db::Postgres(pg) => Some(pg.clone()),
+            Db::Sqlite { .. } => None,
+        }
     }
 
     pub async fn close(&self) {
@@ -225,9 +326,44 @@ impl Store {
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
-        match self.0 {
-            TxInner::Sqlite(t) => t.commit().await?,
-            TxInner::Postgres(t) => t.commit().await?,
+        bounded(self.1, async {
+            match self.0 {
+                TxInner::Sqlite(t) => t.commit().await,
+                TxInner::Postgres(t) => t.commit().await,
+            }
+        })
+        .await
+    }
+
+    /// Serialises every change to the set of admins (the last-admin rule reads that set,
+    /// then writes): on PostgreSQL, at READ COMMITTED, two transactions demoting two
+    /// different admins would otherwise both see two admins. SQLite's writer is already
+    /// one transaction at a time.
+    pub async fn lock_admin_set(&mut self) -> Result<(), StoreError> {
+        self.advisory_lock("latchkey:admin-set").await
+    }
+
+    /// A transaction-scoped lock on `name` (PostgreSQL; nothing to do on SQLite).
+    pub async fn advisory_lock(&mut self, name: &str) -> Result<(), StoreError> {
+        let limit = self.1;
+        if let TxInner::Postgres(t) = &mut self.0 {
+            bounded(limit, async {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(name).execute(&mut **t).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a PostgreSQL notification, delivered if and only if this transaction
+    /// commits (nothing on SQLite, whose feed is in-process).
+    pub async fn notify(&mut self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        let limit = self.1;
+        if let TxInner::Postgres(t) = &mut self.0 {
+            bounded(limit, async {
+                sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut **t).await
+            })
+            .await?;
         }
         Ok(())
     }

@@ -116,14 +116,12 @@ impl Tx {
         Ok(in_tx!(self, |conn| sqlx::query_as(SQL).bind(token_hash).fetch_optional(conn).await)?)
     }
 
-    pub async fn delete_session_of_user(&mut self, user_id: UserId, id: i64) -> Result<bool, StoreError> {
-        let done = in_tx!(self, |conn| sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+    /// Deletes one session of the user; returns its token hash if it existed.
+    pub async fn delete_session_of_user(&mut self, user_id: UserId, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        const SQL: &str = "DELETE FROM sessions WHERE id = $1 AND user_id = $2 RETURNING token_hash";
+        let row: Option<(Vec<u8>,)> =
+            in_tx!(self, |conn| sqlx::query_as(SQL).bind(id).bind(user_id).fetch_optional(conn).await)?;
+        Ok(row.map(|(hash,)| hash))
     }
 
     /// Ends every session of the user but `keep`; returns how many ended.

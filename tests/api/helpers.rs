@@ -1,10 +1,12 @@
 //! `TestApp::spawn()`: the real server on 127.0.0.1:0 with a fresh database (a temp
-//! SQLite file, or a fresh PostgreSQL database when `LATCHKEY_TEST_POSTGRES_URL` is
-//! set), and a reqwest client with its own cookie jar. Logs with `TEST_LOG=1`.
+//! SQLite file, or a fresh PostgreSQL database when `LATCHKEY_TEST_BACKEND=postgres`),
+//! a clock the test can move forward, and a reqwest client with its own cookie jar.
+//! Logs with `TEST_LOG=1`.
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use latchkey::app::App;
+use latchkey::clock::Clock;
 use latchkey::config::Config;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -17,13 +19,20 @@ pub struct TestApp {
     pub port: u16,
     pub client: Client,
     pub state: latchkey::app::AppState,
+    /// This instance's clock: `app.clock.advance(…)` instead of sleeping.
+    pub clock: Arc<Clock>,
     shutdown: Option<oneshot::Sender<()>>,
     _db: TestDb,
 }
 
-enum TestDb {
+pub enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another instance's database: that instance's guard drops it.
+    Shared,
 }
 
 impl Drop for TestDb {
@@ -56,34 +65,48 @@ fn init_logs() {
     });
 }
 
-/// The PostgreSQL server to test against, if any; under `CI=true` it must be set.
+/// The PostgreSQL server for tests that need one, if any; under `CI=true` it must be set.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("LATCHKEY_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    let url = std::env::var("LATCHKEY_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    assert!(
+        url.is_some() || std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true requires LATCHKEY_TEST_POSTGRES_URL: PostgreSQL tests may not be skipped"
+    );
+    url
 }
 
-async fn fresh_database() -> (String, TestDb) {
-    match postgres_url() {
-        Some(admin_url) => {
-            use sqlx::Connection;
-            let name = format!(
-                "latchkey_test_{}",
-                latchkey::crypto::token::new_token()[..12].to_lowercase().replace('-', "_")
-            );
-            let mut conn =
-                sqlx::PgConnection::connect(&admin_url).await.expect("cannot reach LATCHKEY_TEST_POSTGRES_URL");
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("CREATE DATABASE");
-            let url = match admin_url.rfind('/') {
-                Some(i) if admin_url[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &admin_url[..i]),
-                _ => format!("{admin_url}/{name}"),
-            };
-            (url, TestDb::Postgres { admin_url, name })
-        }
-        None => {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let url = format!("sqlite://{}/latchkey.db", dir.path().display());
-            (url, TestDb::Sqlite(dir))
-        }
+/// Whether this run of the suite is the PostgreSQL one (`LATCHKEY_TEST_BACKEND=postgres`).
+fn suite_on_postgres() -> bool {
+    match std::env::var("LATCHKEY_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("LATCHKEY_TEST_BACKEND={other:?}: expected sqlite or postgres"),
     }
+}
+
+/// A fresh database for the suite's backend.
+pub async fn fresh_database() -> (String, TestDb) {
+    if suite_on_postgres() {
+        let admin_url = postgres_url().expect("LATCHKEY_TEST_BACKEND=postgres needs LATCHKEY_TEST_POSTGRES_URL");
+        fresh_postgres(&admin_url).await
+    } else {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/latchkey.db", dir.path().display());
+        (url, TestDb::Sqlite(dir))
+    }
+}
+
+/// A fresh PostgreSQL database on `admin_url`'s server, dropped with the returned guard.
+pub async fn fresh_postgres(admin_url: &str) -> (String, TestDb) {
+    use sqlx::Connection;
+    let name = format!("latchkey_test_{}", latchkey::crypto::token::new_token()[..12].to_lowercase().replace('-', "_"));
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("cannot reach LATCHKEY_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("CREATE DATABASE");
+    let url = match admin_url.rfind('/') {
+        Some(i) if admin_url[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &admin_url[..i]),
+        _ => format!("{admin_url}/{name}"),
+    };
+    (url, TestDb::Postgres { admin_url: admin_url.to_string(), name })
 }
 
 /// A configuration as the tests want it by default: throttles out of the way.
@@ -100,12 +123,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        init_logs();
         let (database_url, db) = fresh_database().await;
         let mut config = test_config();
         config.database_url = database_url;
         adjust(&mut config);
-        let app = App::build(config).await.expect("App::build");
+        TestApp::start(config, db).await
+    }
+
+    /// Serves `config` (whose database `db` guards) on a free port and a clock of its
+    /// own. Unless the test chose a public URL, it is the address served.
+    pub async fn start(mut config: Config, db: TestDb) -> TestApp {
+        init_logs();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        config.listen = addr.to_string();
+        if config.public_url == Config::default().public_url {
+            config.public_url = format!("http://{addr}");
+        }
+        let clock = Arc::new(Clock::system());
+        let app = App::build_on(listener, config, Arc::clone(&clock)).await.expect("App::build");
         let port = app.port();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -117,8 +153,19 @@ impl TestApp {
             port,
             client: new_client(),
             state,
+            clock,
             shutdown: Some(tx),
             _db: db,
+        }
+    }
+
+    /// Waits until this instance's revocation feed listens (a shared transport connects
+    /// in the background at start-up).
+    pub async fn wait_for_feed(&self) {
+        let started = std::time::Instant::now();
+        while !self.state.ctx.feed.is_up() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the feed did not come up");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 

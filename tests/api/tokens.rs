@@ -182,7 +182,7 @@ async fn reuse_after_the_grace_is_theft_and_a_revoked_family_stays_revoked() {
     let token = app.tokens("ada", PASSWORD).await["refresh_token"].as_str().unwrap().to_string();
     let fresh: Value = app.refresh(&token).await.json().await.unwrap();
     assert_eq!(app.refresh(&token).await.status(), 200, "within the grace: a second tab");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance(Duration::from_millis(2100));
     assert_invalid_token(app.refresh(&token).await).await;
     assert_invalid_token(app.refresh(fresh["refresh_token"].as_str().unwrap()).await).await;
 
@@ -321,10 +321,9 @@ async fn keys_rotate_new_tokens_get_the_new_kid_and_old_ones_keep_verifying() {
     let app = TestApp::spawn().await;
     app.signed_up("ada").await;
     let before = app.tokens("ada", PASSWORD).await["access_token"].as_str().unwrap().to_string();
-    let (new_kid, retired) =
-        latchkey::service::keys::rotate(&app.state.ctx.store, &app.state.ctx.config).await.unwrap();
+    let (new_kid, retired) = latchkey::service::keys::rotate(&app.state.ctx).await.unwrap();
     assert_eq!(retired, 1);
-    app.state.ctx.keys.reload(&app.state.ctx.store).await.unwrap();
+    app.state.ctx.keys.reload().await.unwrap();
     let after = app.tokens("ada", PASSWORD).await["access_token"].as_str().unwrap().to_string();
     assert_eq!(kid_of(&after), new_kid);
     assert_ne!(kid_of(&before), new_kid);
@@ -345,8 +344,8 @@ async fn a_retired_key_drops_out_once_its_tokens_have_expired() {
     let mut tx = app.state.ctx.store.begin().await.unwrap();
     tx.retire_current_keys(long_ago).await.unwrap();
     tx.commit().await.unwrap();
-    latchkey::service::keys::rotate(&app.state.ctx.store, &app.state.ctx.config).await.unwrap();
-    app.state.ctx.keys.reload(&app.state.ctx.store).await.unwrap();
+    latchkey::service::keys::rotate(&app.state.ctx).await.unwrap();
+    app.state.ctx.keys.reload().await.unwrap();
     let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_invalid_token(app.get_bearer("/api/me", &old).await).await;
@@ -356,16 +355,21 @@ async fn a_retired_key_drops_out_once_its_tokens_have_expired() {
 async fn another_instance_on_the_same_database_verifies_our_tokens_and_sees_rotations() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/shared.db", dir.path().display());
-    let one = TestApp::spawn_with(|c| c.database_url = url.clone()).await;
-    let two = TestApp::spawn_with(|c| c.database_url = url.clone()).await;
+    let shared = |c: &mut latchkey::config::Config| {
+        c.database_url = url.clone();
+        c.public_url = "http://auth.test".into();
+    };
+    let one = TestApp::spawn_with(shared).await;
+    let two = TestApp::spawn_with(shared).await;
     one.signed_up("ada").await;
     let token = one.tokens("ada", PASSWORD).await["access_token"].as_str().unwrap().to_string();
     assert_eq!(two.get_bearer("/api/me", &token).await.status(), 200);
-    latchkey::service::keys::rotate(&one.state.ctx.store, &one.state.ctx.config).await.unwrap();
-    one.state.ctx.keys.reload(&one.state.ctx.store).await.unwrap();
+    latchkey::service::keys::rotate(&one.state.ctx).await.unwrap();
+    one.state.ctx.keys.reload().await.unwrap();
     let rotated = one.tokens("ada", PASSWORD).await["access_token"].as_str().unwrap().to_string();
-    // `two` has not reloaded yet: the unknown kid makes it look the key up.
-    tokio::time::sleep(Duration::from_millis(5100)).await;
+    // `two` has not reloaded (SQLite's feed is in-process): the unknown kid makes it
+    // look the key up, once the few seconds between such lookups have passed.
+    two.clock.advance(Duration::from_millis(5100));
     assert_eq!(two.get_bearer("/api/me", &rotated).await.status(), 200);
 }
 
