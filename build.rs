@@ -16,7 +16,10 @@ fn main() {
         "web/vite.config.ts",
         "web/tsconfig.json",
     ] {
-        println!("cargo:rerun-if-changed={input}");
+        // A path that does not exist would make cargo rerun this script on every build.
+        if Path::new(input).exists() {
+            println!("cargo:rerun-if-changed={input}");
+        }
     }
     let web = Path::new("web");
     if std::env::var_os("LATCHKEY_SKIP_WEB_BUILD").is_some_and(|v| v != "0") || !web.join("package.json").exists() {

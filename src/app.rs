@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
+use crate::cache::AuthCache;
 use crate::clock::Clock;
 use crate::config::{Config, IpNet};
 use crate::crypto::hasher::Hasher;
@@ -27,6 +28,8 @@ use crate::store::redis::Redis;
 use crate::store::Store;
 
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
+/// How often the batched `last_seen_at` writes go to the database.
+const TOUCH_FLUSH_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct AppState(Arc<AppStateInner>);
@@ -76,7 +79,20 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
     };
     let hasher = Hasher::start(&config.password).context("cannot start the password hashing threads")?;
     let keys = Arc::new(KeyRing::load(&store, Arc::clone(&clock), &config).await.context("cannot load the JWT keys")?);
-    Ok(Ctx { config: Arc::new(config), clock, store, redis, hasher, limiter, feed, keys })
+    let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up()));
+    feed.subscribe(cache.clone());
+    Ok(Ctx {
+        config: Arc::new(config),
+        clock,
+        store,
+        redis,
+        hasher,
+        limiter,
+        feed,
+        keys,
+        cache,
+        touches: Default::default(),
+    })
 }
 
 /// The limiter a deployment needs: Redis (falling back to the database) when
@@ -156,8 +172,11 @@ impl App {
     /// Serves until `shutdown` completes; in-flight requests finish, then the database
     /// is closed cleanly.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let mut background =
-            vec![tokio::spawn(maintain(self.state.clone())), tokio::spawn(reload_keys(self.state.clone()))];
+        let mut background = vec![
+            tokio::spawn(maintain(self.state.clone())),
+            tokio::spawn(reload_keys(self.state.clone())),
+            tokio::spawn(flush_touches(self.state.clone())),
+        ];
         background.extend(self.state.ctx.feed.start_listening());
         if let Some(hangups) = self.hangups {
             background.push(tokio::spawn(hangups.reload(self.tls.clone())));
@@ -166,6 +185,9 @@ impl App {
         crate::server::serve(self.listener, self.tls, router, &self.state.ctx.config.server, shutdown).await;
         for task in background {
             task.abort();
+        }
+        if let Err(e) = sessions::flush_touches(&self.state.ctx).await {
+            tracing::warn!(error = %e, "last uses of sessions not written at shutdown");
         }
         self.state.ctx.store.close().await;
         Ok(())
@@ -191,6 +213,17 @@ async fn maintain(state: AppState) {
         }
         if let Err(e) = keys::forget_expired_keys(ctx).await {
             tracing::warn!(error = %e, "expired JWT keys not deleted");
+        }
+    }
+}
+
+/// Writes the batched uses of sessions (`last_seen_at`) every few seconds.
+async fn flush_touches(state: AppState) {
+    let mut every = tokio::time::interval(TOUCH_FLUSH_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(e) = sessions::flush_touches(&state.ctx).await {
+            tracing::warn!(error = %e, "uses of sessions not written; retried with the next batch");
         }
     }
 }

@@ -24,6 +24,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "database",
     "redis",
     "server",
+    "cache",
     "trusted_proxies",
     "cors",
     "session",
@@ -46,6 +47,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub server: ServerConfig,
+    pub cache: CacheConfig,
     pub cors: CorsConfig,
     pub session: SessionConfig,
     pub tokens: TokensConfig,
@@ -75,6 +77,26 @@ pub struct RedisConfig {
     pub key_prefix: String,
     /// Longest wait for any Redis command; past it, the database takes over.
     pub timeout: Dur,
+}
+
+/// The in-process auth cache (sessions, verified access tokens, users), kept only
+/// while the revocation feed is up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    /// Longest an entry lives, even if a revocation message were lost.
+    pub ttl: Dur,
+    /// Entries kept at most, per kind.
+    pub sessions: u64,
+    pub tokens: u64,
+    pub users: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { enabled: true, ttl: Dur::from_secs(30), sessions: 100_000, tokens: 100_000, users: 100_000 }
+    }
 }
 
 /// The HTTP server's own limits against slow and abusive clients.
@@ -197,6 +219,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             redis: RedisConfig::default(),
             server: ServerConfig::default(),
+            cache: CacheConfig::default(),
             cors: CorsConfig::default(),
             session: SessionConfig::default(),
             tokens: TokensConfig::default(),
@@ -384,6 +407,11 @@ impl Config {
             || self.database.statement_timeout.is_zero()
         {
             return invalid("database.max_connections and the database timeouts must be greater than 0".into());
+        }
+        if self.cache.ttl.is_zero() {
+            return invalid(
+                "cache.ttl must be longer than 0s (set cache.enabled = false to turn the cache off)".into(),
+            );
         }
         if self.redis.timeout.is_zero() {
             return invalid("redis.timeout must be longer than 0s".into());

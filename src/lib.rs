@@ -17,6 +17,7 @@
 //! - [`limiter`]: atomic reserve-before-work sliding windows (in-process, PostgreSQL,
 //!   Redis), shared by every instance of a cluster.
 //! - [`feed`]: the revocation feed that tells every instance at once what was revoked.
+//! - [`cache`]: sessions, verified tokens and users in memory, only behind the feed.
 //! - [`store`]: SQL, once, for SQLite and PostgreSQL; and Redis.
 //! - [`server`]: the accept loop (plain or TLS) with its connection and time limits.
 //! - [`crypto`]: password hashing on its own thread pool, random tokens.
@@ -25,6 +26,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

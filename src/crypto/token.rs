@@ -15,7 +15,12 @@ pub fn new_token() -> String {
 
 /// What the store keeps instead of the token itself.
 pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+    token_digest(token).to_vec()
+}
+
+/// The same hash as a fixed-size key (caches).
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Tokens we issue are exactly 43 base64url characters; anything else is not worth a lookup.

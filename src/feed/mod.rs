@@ -187,6 +187,11 @@ impl Feed {
         }
     }
 
+    /// This instance's name on the feed.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// True while every event published anywhere reaches this instance.
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Acquire)

@@ -3,17 +3,26 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgListener;
+use sqlx::Postgres;
 
 use super::{backoff, handle, Body, Feed, Watchdog, CHANNEL, PING_EVERY};
 use crate::store::Store;
 
 pub(super) async fn listen(feed: Arc<Feed>, store: Store) {
     let Some(pool) = store.postgres_pool() else { return };
+    // Named, so an operator sees it in pg_stat_activity (and can end it to test recovery).
+    let options = (*pool.connect_options()).clone().application_name(&format!("latchkey feed {}", feed.origin()));
     let mut attempt = 0;
     loop {
+        // A pool of its own for each connection: a listener that went silent is closed,
+        // never handed back to be reused.
+        let connection = PoolOptions::<Postgres>::new().max_connections(1).connect_lazy_with(options.clone());
         let connected = tokio::time::timeout(super::PING_DEADLINE, async {
-            let mut listener = PgListener::connect_with(&pool).await?;
+            let mut listener = PgListener::connect_with(&connection).await?;
             // We reconnect ourselves, so that a reconnection is always seen as `Lost`.
             listener.eager_reconnect(false);
             listener.listen(CHANNEL).await?;
@@ -39,6 +48,10 @@ pub(super) async fn listen(feed: Arc<Feed>, store: Store) {
         feed.set_up(true);
         serve(&feed, &mut listener).await;
         feed.set_up(false);
+        drop(listener);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), connection.close()).await;
+        });
     }
 }
 

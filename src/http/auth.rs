@@ -109,6 +109,6 @@ pub async fn logout(State(state): State<AppState>, client: Client, headers: Head
 /// The caller, by session cookie or Bearer token.
 #[utoipa::path(get, path = "/api/me", tag = "sessions", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn me(caller: CurrentUser) -> axum::Json<User> {
+pub async fn me(caller: CurrentUser) -> axum::Json<std::sync::Arc<User>> {
     axum::Json(caller.user)
 }

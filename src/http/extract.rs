@@ -1,6 +1,7 @@
 //! Extractors: JSON with our error bodies, the calling client, and the caller's identity.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
@@ -121,7 +122,7 @@ fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpA
 /// `session_id` is set when the credential was the session cookie.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    pub user: User,
+    pub user: Arc<User>,
     pub session_id: Option<i64>,
 }
 

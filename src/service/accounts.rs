@@ -1,6 +1,8 @@
 //! Accounts: signup, password login with throttling and timing-safe failure, password
 //! change, and the operator's user management (CLI).
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::audit::{self, Event, Kind};
@@ -305,6 +307,18 @@ pub async fn create_user(
     .await?;
     change.commit().await?;
     Ok(user)
+}
+
+/// The user with this id, from the auth cache when it may answer.
+pub async fn user(ctx: &Ctx, id: UserId) -> Result<Option<Arc<User>>, AppError> {
+    if let Some(user) = ctx.cache.user(id) {
+        return Ok(Some(user));
+    }
+    let fill = ctx.cache.begin_fill();
+    let Some(row) = ctx.store.user_by_id(id).await? else { return Ok(None) };
+    let user = Arc::new(row.into_user().0);
+    ctx.cache.put_user(fill, Arc::clone(&user));
+    Ok(Some(user))
 }
 
 /// The id of the account with this username, for the CLI.

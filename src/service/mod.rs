@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use crate::cache::AuthCache;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
@@ -35,6 +36,8 @@ pub struct Ctx {
     pub limiter: SharedLimiter,
     pub feed: Arc<Feed>,
     pub keys: Arc<KeyRing>,
+    pub cache: Arc<AuthCache>,
+    pub touches: sessions::Touches,
 }
 
 impl Ctx {

@@ -1,28 +1,34 @@
 //! Server-side sessions (API.md "Cookie sessions"): an opaque 256-bit token in the
 //! cookie, its SHA-256 in the store, idle and absolute expiry, revocation.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::{Change, Client, Ctx};
-use crate::crypto::token::{looks_like_token, new_token, token_hash};
+use super::{accounts, Change, Client, Ctx};
+use crate::cache::CachedSession;
+use crate::crypto::token::{looks_like_token, new_token, token_digest, token_hash};
 use crate::domain::{from_unix, rfc3339_seconds, Roles, User, UserId};
 use crate::error::AppError;
 use crate::feed::FeedEvent;
 use crate::store::sessions::NewSession;
 
 /// `last_seen_at` is written at most this often per session: idle expiry is counted in
-/// days, and a write on every request would make every read a write.
+/// days, and a write on every request would make every read a write. The writes are
+/// batched by [`Touches`], off the request path.
 const TOUCH_EVERY_SECS: i64 = 60;
 const USER_AGENT_MAX: usize = 512;
 
 /// The caller of a request authenticated by a session cookie.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
-    pub user: User,
+    pub user: Arc<User>,
     pub session_id: i64,
 }
 
@@ -60,29 +66,97 @@ pub fn absolute_secs(ctx: &Ctx) -> i64 {
     ctx.config.session.absolute_timeout.secs()
 }
 
-/// The live session holding `token`, with its user; `None` for anything else.
+/// The live session holding `token`, with its user; `None` for anything else. Answered
+/// from the auth cache when it may, else from the database (and cached).
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Option<SessionUser>, AppError> {
     if !looks_like_token(token) {
         return Ok(None);
     }
-    let Some(row) = ctx.store.session_with_user(&token_hash(token)).await? else {
+    let hash = token_digest(token);
+    let now = ctx.now();
+    let idle = idle_secs(ctx);
+    if let Some(session) = ctx.cache.session(&hash) {
+        if session.expires_at > now && session.last_seen_at.load(Ordering::Relaxed) + idle > now {
+            touch(ctx, &session, now);
+            if let Some(user) = accounts::user(ctx, session.user_id).await? {
+                return Ok(Some(SessionUser { user, session_id: session.session_id }));
+            }
+        }
+        // Past its time here, but another instance may have used it since: ask the database.
+        ctx.cache.forget_session(&hash);
+    }
+    let fill = ctx.cache.begin_fill();
+    let Some(row) = ctx.store.session_with_user(&hash).await? else {
         return Ok(None);
     };
-    let now = ctx.now();
-    if row.expires_at <= now || row.last_seen_at + idle_secs(ctx) <= now {
+    let last_seen = row.last_seen_at.max(ctx.touches.pending(row.session_id).unwrap_or(0));
+    if row.expires_at <= now || last_seen + idle <= now {
         return Ok(None);
     }
-    if now - row.last_seen_at >= TOUCH_EVERY_SECS {
-        ctx.store.touch_session(row.session_id, now).await?;
-    }
-    let user = User {
+    let session = Arc::new(CachedSession {
+        session_id: row.session_id,
+        user_id: row.id,
+        expires_at: row.expires_at,
+        last_seen_at: AtomicI64::new(last_seen),
+    });
+    touch(ctx, &session, now);
+    let user = Arc::new(User {
         id: row.id,
         username: row.username,
         email: row.email,
         roles: Roles::from_column(&row.roles),
         created_at: from_unix(row.created_at),
-    };
+    });
+    ctx.cache.put_session(fill, hash, session);
+    ctx.cache.put_user(fill, Arc::clone(&user));
     Ok(Some(SessionUser { user, session_id: row.session_id }))
+}
+
+/// Notes a use of the session, at most once a minute; the write happens later, batched.
+fn touch(ctx: &Ctx, session: &CachedSession, now: i64) {
+    let last = session.last_seen_at.load(Ordering::Relaxed);
+    if now - last >= TOUCH_EVERY_SECS
+        && session.last_seen_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        ctx.touches.record(session.session_id, now);
+    }
+}
+
+/// Uses of sessions not yet written to the database: `session id → last seen`.
+#[derive(Default)]
+pub struct Touches {
+    pending: Mutex<HashMap<i64, i64>>,
+}
+
+impl Touches {
+    fn record(&self, session_id: i64, at: i64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = pending.entry(session_id).or_insert(at);
+        *seen = (*seen).max(at);
+    }
+
+    fn pending(&self, session_id: i64) -> Option<i64> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).get(&session_id).copied()
+    }
+
+    fn take(&self) -> Vec<(i64, i64)> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
+    }
+}
+
+/// Writes the pending uses of sessions in one transaction; run every few seconds and at
+/// shutdown. Returns how many sessions were touched.
+pub async fn flush_touches(ctx: &Ctx) -> Result<usize, AppError> {
+    let touched = ctx.touches.take();
+    if touched.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = ctx.store.begin().await?;
+    for (id, at) in &touched {
+        tx.touch_session(*id, *at).await?;
+    }
+    tx.commit().await?;
+    Ok(touched.len())
 }
 
 /// Starts a session for `user_id` as part of `change`.

@@ -2,14 +2,17 @@
 //! tokens grouped in one family per login. A spent refresh token presented again after
 //! the grace period is treated as theft: the whole family is revoked.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
 use super::{accounts, Change, Client, Ctx};
-use crate::crypto::jwt::{Claims, VerifyError};
-use crate::crypto::token::{looks_like_token, new_token, token_hash};
+use crate::cache::CachedToken;
+use crate::crypto::jwt::{Claims, VerifyError, LEEWAY_SECS};
+use crate::crypto::token::{looks_like_token, new_token, token_digest, token_hash};
 use crate::domain::User;
 use crate::error::AppError;
 
@@ -114,9 +117,36 @@ pub async fn revoke(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Resu
 }
 
 /// The user an access token speaks for. Expired → `TokenExpired`; anything else that
-/// is not our valid token → `InvalidToken`. The user must still exist.
-pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<User, AppError> {
-    let claims = match ctx.keys.current().verify(token) {
+/// is not our valid token → `InvalidToken`. The user must still exist. A token whose
+/// signature was verified is remembered (by its hash) while the auth cache may answer;
+/// its times are checked on every use.
+pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Arc<User>, AppError> {
+    let hash = token_digest(token);
+    let verified = match ctx.cache.token(&hash) {
+        Some(cached) => {
+            let now = ctx.now();
+            if now > cached.exp + LEEWAY_SECS as i64 {
+                return Err(AppError::TokenExpired);
+            }
+            if now + (LEEWAY_SECS as i64) < cached.nbf {
+                return Err(AppError::InvalidToken);
+            }
+            cached
+        }
+        None => {
+            let fill = ctx.cache.begin_fill();
+            let claims = verify(ctx, token).await?;
+            let user_id: i64 = claims.sub.parse().map_err(|_| AppError::InvalidToken)?;
+            let verified = Arc::new(CachedToken { user_id, nbf: claims.nbf, exp: claims.exp });
+            ctx.cache.put_token(fill, hash, Arc::clone(&verified));
+            verified
+        }
+    };
+    accounts::user(ctx, verified.user_id).await?.ok_or(AppError::InvalidToken)
+}
+
+async fn verify(ctx: &Ctx, token: &str) -> Result<Claims, AppError> {
+    match ctx.keys.current().verify(token) {
         Err(VerifyError::UnknownKid) if ctx.keys.reload_for_unknown_kid().await.map_err(AppError::Internal)? => {
             ctx.keys.current().verify(token)
         }
@@ -125,10 +155,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<User, AppError> {
     .map_err(|e| match e {
         VerifyError::Expired => AppError::TokenExpired,
         VerifyError::UnknownKid | VerifyError::Invalid => AppError::InvalidToken,
-    })?;
-    let id: i64 = claims.sub.parse().map_err(|_| AppError::InvalidToken)?;
-    let row = ctx.store.user_by_id(id).await?.ok_or(AppError::InvalidToken)?;
-    Ok(row.into_user().0)
+    })
 }
 
 async fn new_refresh_token(ctx: &Ctx, change: &mut Change<'_>, family: i64) -> Result<String, AppError> {

@@ -283,14 +283,20 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every connection of this database that is listening for the feed (an
-    /// operator's or a test's way to cut it); how many. Nothing on SQLite.
-    pub async fn terminate_listeners(&self) -> Result<u64, StoreError> {
+    /// Ends the feed listener connections of this database (all, or the one of the
+    /// instance named `origin`): an operator's or a test's way to cut the feed; how
+    /// many. Nothing on SQLite.
+    pub async fn terminate_feed_listeners(&self, origin: Option<&str>) -> Result<u64, StoreError> {
         const SQL: &str = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'";
+            WHERE datname = current_database() AND application_name LIKE $1";
+        let name = match origin {
+            Some(origin) => format!("latchkey feed {origin}"),
+            None => "latchkey feed %".into(),
+        };
         match &self.db {
             Db::Postgres(pg) => {
-                let (n,): (i64,) = bounded(self.timeout, async { sqlx::query_as(SQL).fetch_one(pg).await }).await?;
+                let (n,): (i64,) =
+                    bounded(self.timeout, async { sqlx::query_as(SQL).bind(&name).fetch_one(pg).await }).await?;
                 Ok(n as u64)
             }
             Db::Sqlite { .. } => Ok(0),

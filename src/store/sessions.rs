@@ -70,16 +70,6 @@ impl Store {
         Ok(n)
     }
 
-    pub async fn touch_session(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        on_writer!(self, |pool| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// Removes sessions past either expiry; returns how many.
     pub async fn delete_dead_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
         let done =
@@ -94,6 +84,17 @@ impl Store {
 }
 
 impl Tx {
+    /// Moves `last_seen_at` forward (never back: another instance may have been later).
+    pub async fn touch_session(&mut self, id: i64, at: i64) -> Result<(), StoreError> {
+        in_tx!(self, |conn| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
+            .bind(at)
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn insert_session(&mut self, new: &NewSession<'_>) -> Result<i64, StoreError> {
         const SQL: &str =
             "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent)

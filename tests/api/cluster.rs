@@ -334,7 +334,7 @@ async fn a_killed_listener_is_noticed_and_resumed_without_a_restart() {
     let arrivals = Arc::new(Arrivals::default());
     app.state.ctx.feed.subscribe(arrivals.clone());
     let killer = latchkey::store::Store::connect(&c.database_url, Default::default()).await.unwrap();
-    let killed = killer.terminate_listeners().await.unwrap();
+    let killed = killer.terminate_feed_listeners(None).await.unwrap();
     assert!(killed >= 1, "the listener's connection was found and ended");
     let started = Instant::now();
     while arrivals.signals() != [FeedSignal::Lost, FeedSignal::Resumed] {

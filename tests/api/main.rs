@@ -6,6 +6,7 @@ mod proxy;
 mod account;
 mod admin;
 mod avatars;
+mod cache;
 mod cli;
 mod cluster;
 mod cookie_sessions;
