@@ -17,14 +17,14 @@
 //! again if it moved meanwhile.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 
 use crate::config::CacheConfig;
 use crate::domain::{User, UserId};
-use crate::feed::{FeedEvent, FeedSignal, Subscriber};
+use crate::feed::{FeedEvent, FeedSignal, Subscriber, ANNOUNCE_GRACE};
 
 pub type TokenHash = [u8; 32];
 
@@ -52,6 +52,10 @@ pub struct AuthCache {
     users: Cache<UserId, Arc<User>>,
     epoch: AtomicU64,
     up: AtomicBool,
+    /// After the feed (re)connects, the cache waits until the other instances have
+    /// heard this one's first ping: before that, a revoking instance would not know to
+    /// wait for this one's acknowledgement. Milliseconds on [`process_ms`].
+    usable_from_ms: AtomicU64,
     enabled: bool,
     hits: metrics::Counter,
     misses: metrics::Counter,
@@ -78,6 +82,7 @@ impl AuthCache {
             users: Cache::builder().max_capacity(config.users).time_to_live(ttl).build(),
             epoch: AtomicU64::new(0),
             up: AtomicBool::new(feed_up),
+            usable_from_ms: AtomicU64::new(0),
             enabled: config.enabled,
             hits: metrics::counter!("latchkey_auth_cache_hits_total"),
             misses: metrics::counter!("latchkey_auth_cache_misses_total"),
@@ -88,7 +93,7 @@ impl AuthCache {
 
     /// Whether the cache may answer now.
     pub fn is_on(&self) -> bool {
-        self.enabled && self.up.load(Ordering::Acquire)
+        self.enabled && self.up.load(Ordering::Acquire) && process_ms() >= self.usable_from_ms.load(Ordering::Acquire)
     }
 
     /// Notes the epoch before a database read whose result may be cached.
@@ -171,6 +176,12 @@ impl AuthCache {
     }
 }
 
+/// Milliseconds since this process first asked: a monotonic clock, cheap to read.
+fn process_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
 impl Subscriber for AuthCache {
     fn on_signal(&self, signal: &FeedSignal) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -198,6 +209,7 @@ impl Subscriber for AuthCache {
             }
             FeedSignal::Resumed => {
                 self.clear();
+                self.usable_from_ms.store(process_ms() + ANNOUNCE_GRACE.as_millis() as u64, Ordering::Release);
                 self.up.store(true, Ordering::Release);
             }
         }
@@ -281,6 +293,8 @@ mod tests {
         let fill = c.begin_fill();
         c.put_session(fill, [2; 32], session(2, 1));
         c.on_signal(&FeedSignal::Resumed);
+        assert!(!c.is_on(), "off until the other instances have heard this one");
+        c.usable_from_ms.store(0, Ordering::Release);
         assert!(c.is_on());
         assert!(c.session(&[1; 32]).is_none() && c.session(&[2; 32]).is_none());
     }

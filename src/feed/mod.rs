@@ -38,6 +38,9 @@ const CHANNEL: &str = "latchkey_feed";
 /// Each instance pings through the transport this often (which also tells the others
 /// it is alive)...
 const PING_EVERY: Duration = Duration::from_secs(2);
+/// An instance pings as soon as it listens; within this time every other instance has
+/// heard it (and waits for its acknowledgements), so caches may be used from then on.
+pub const ANNOUNCE_GRACE: Duration = PING_EVERY;
 /// ...declares its feed lost when its own ping has not come back for this long, and
 /// forgets a peer not heard from for this long.
 const PING_DEADLINE: Duration = Duration::from_secs(6);

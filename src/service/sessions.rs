@@ -265,10 +265,22 @@ pub async fn revoke_others(ctx: &Ctx, user_id: UserId, keep: Option<i64>, client
     change.commit().await
 }
 
-/// Deletes sessions past their expiry; run periodically.
+/// Sessions deleted per statement by the periodic clean-up.
+const CLEANUP_BATCH: i64 = 1_000;
+
+/// Deletes sessions past their expiry, a batch at a time, yielding between batches so
+/// that requests waiting for the writer get it; run periodically.
 pub async fn delete_dead(ctx: &Ctx) -> Result<u64, AppError> {
     let now = ctx.now();
-    Ok(ctx.store.delete_dead_sessions(now, now - idle_secs(ctx)).await?)
+    let mut deleted = 0;
+    loop {
+        let n = ctx.store.delete_dead_sessions(now, now - idle_secs(ctx), CLEANUP_BATCH).await?;
+        deleted += n;
+        if n < CLEANUP_BATCH as u64 {
+            return Ok(deleted);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 pub async fn count_live(ctx: &Ctx) -> Result<i64, AppError> {

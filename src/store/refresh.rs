@@ -16,6 +16,9 @@ pub struct RefreshRow {
     pub revoked_at: Option<i64>,
 }
 
+pub(super) const REFRESH_BY_HASH: &str = "SELECT t.id, t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at
+    FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = $1";
+
 impl Tx {
     pub async fn insert_family(&mut self, user_id: UserId, now: i64) -> Result<i64, StoreError> {
         let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(
@@ -51,9 +54,7 @@ impl Tx {
     /// The token with this hash and its family's state, read inside the transaction
     /// that spends it.
     pub async fn refresh_token(&mut self, token_hash: &[u8]) -> Result<Option<RefreshRow>, StoreError> {
-        const SQL: &str = "SELECT t.id, t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at
-            FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = $1";
-        Ok(in_tx!(self, |conn| sqlx::query_as(SQL).bind(token_hash).fetch_optional(conn).await)?)
+        Ok(in_tx!(self, |conn| sqlx::query_as(REFRESH_BY_HASH).bind(token_hash).fetch_optional(conn).await)?)
     }
 
     /// Marks the token spent; false if it already was (another request won the race).

@@ -38,12 +38,15 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+pub(super) const SESSION_WITH_USER: &str = "SELECT s.id AS session_id, s.last_seen_at, s.expires_at,
+        u.id, u.username, u.email, u.roles, u.created_at
+    FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
+pub(super) const DEAD_SESSIONS: &str = "DELETE FROM sessions WHERE id IN \
+    (SELECT id FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3)";
+
 impl Store {
     pub async fn session_with_user(&self, token_hash: &[u8]) -> Result<Option<SessionUserRow>, StoreError> {
-        const SQL: &str = "SELECT s.id AS session_id, s.last_seen_at, s.expires_at,
-                u.id, u.username, u.email, u.roles, u.created_at
-            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
-        Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(token_hash).fetch_optional(pool).await)?)
+        Ok(on_reader!(self, |pool| sqlx::query_as(SESSION_WITH_USER).bind(token_hash).fetch_optional(pool).await)?)
     }
 
     /// Live sessions of a user: not past their absolute expiry, used since `idle_cutoff`.
@@ -70,15 +73,16 @@ impl Store {
         Ok(n)
     }
 
-    /// Removes sessions past either expiry; returns how many.
-    pub async fn delete_dead_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
-        let done =
-            on_writer!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-                .bind(now)
-                .bind(idle_cutoff)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))?;
+    /// Removes up to `limit` sessions past either expiry; returns how many. The caller
+    /// repeats it, so that a large clean-up never holds the writer for long.
+    pub async fn delete_dead_sessions(&self, now: i64, idle_cutoff: i64, limit: i64) -> Result<u64, StoreError> {
+        let done = on_writer!(self, |pool| sqlx::query(DEAD_SESSIONS)
+            .bind(now)
+            .bind(idle_cutoff)
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done)
     }
 }

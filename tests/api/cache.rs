@@ -18,6 +18,13 @@ async fn check(app: &TestApp, cookie: &str) -> u16 {
 
 /// Makes `app` hold `cookie`'s session in its cache: the second check is a hit.
 async fn warm(app: &TestApp, cookie: &str) {
+    // A feed that just (re)connected keeps the cache off until the other instances have
+    // heard this one.
+    let started = Instant::now();
+    while !app.state.ctx.cache.is_on() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the cache on port {} never came on", app.port);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(check(app, cookie).await, 200);
     let (hits, _) = app.state.ctx.cache.counts();
     assert_eq!(check(app, cookie).await, 200);
