@@ -24,8 +24,8 @@ LATCHKEY_TEST_BACKEND=sqlite cargo test --release --all-targets
 
 if [ -n "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
   step "Rust integration suite on PostgreSQL (${LATCHKEY_TEST_POSTGRES_URL%%@*}@…)"
-  # The cluster and fault tests always run on PostgreSQL: the first run covered them.
-  LATCHKEY_TEST_BACKEND=postgres cargo test --release --test api -- --skip cluster:: --skip faults::
+  # The cluster, fault and crash tests always run on PostgreSQL: the first run covered them.
+  LATCHKEY_TEST_BACKEND=postgres cargo test --release --test api -- --skip cluster:: --skip faults:: --skip crash::
 else
   step "PostgreSQL run skipped: set LATCHKEY_TEST_POSTGRES_URL=postgres://user@host/db to include it"
 fi
@@ -37,5 +37,7 @@ step "Browser journeys (Playwright + Chromium)"
 if [ ! -x /usr/bin/chromium ] && [ "${CI:-}" != "true" ]; then
   echo "SKIPPED: /usr/bin/chromium not found (apt-get install chromium); browser journeys not run"
 else
-  (cd e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCHKEY_BIN="$PWD/../target/release/latchkey" npm test)
+  # Wherever cargo put it: CARGO_TARGET_DIR or a workspace's shared target directory.
+  target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  (cd e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCHKEY_BIN="$target_dir/release/latchkey" npm test)
 fi

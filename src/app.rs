@@ -23,13 +23,16 @@ use crate::limiter::redis::RedisLimiter;
 use crate::limiter::SharedLimiter;
 use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
-use crate::service::{sessions, throttle, Ctx};
+use crate::service::{audit, sessions, throttle, Ctx};
 use crate::store::redis::Redis;
 use crate::store::Store;
 
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
 /// How often the batched `last_seen_at` writes go to the database.
 const TOUCH_FLUSH_EVERY: Duration = Duration::from_secs(2);
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
+/// The live-sessions gauge is a count over the whole table: once a minute is enough.
+const SESSIONS_GAUGE_EVERY_TICKS: u64 = 12;
 
 #[derive(Clone)]
 pub struct AppState(Arc<AppStateInner>);
@@ -41,8 +44,11 @@ pub struct AppStateInner {
     /// Origins that count as our own besides `public_origin` (its loopback aliases).
     pub own_origins: BTreeSet<String>,
     pub allowed_origins: BTreeSet<String>,
+    /// `cors.allowed_headers` as one `Access-Control-Allow-Headers` value.
+    pub cors_allowed_headers: axum::http::HeaderValue,
     pub trusted_proxies: Vec<IpNet>,
     pub metrics: PrometheusHandle,
+    pub request_metrics: crate::http::middleware::RequestMetrics,
 }
 
 impl Deref for AppState {
@@ -77,7 +83,8 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
         (None, "postgres") => Feed::postgres(store.clone()),
         (None, _) => Feed::local(),
     };
-    let hasher = Hasher::start(&config.password).context("cannot start the password hashing threads")?;
+    let hasher = Hasher::start(&config.password, config.server.request_timeout.0)
+        .context("cannot start the password hashing threads")?;
     let keys = Arc::new(KeyRing::load(&store, Arc::clone(&clock), &config).await.context("cannot load the JWT keys")?);
     let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up()));
     feed.subscribe(cache.clone());
@@ -111,6 +118,8 @@ fn limiter_for(store: &Store, redis: Option<&Redis>) -> SharedLimiter {
 
 pub struct App {
     listener: TcpListener,
+    /// `metrics.listen`, when /metrics is served apart.
+    metrics_listener: Option<TcpListener>,
     tls: Option<Arc<Tls>>,
     state: AppState,
     /// SIGHUP, when this server owns the process's signals (not when embedded in tests).
@@ -142,11 +151,20 @@ impl App {
             public_origin: ctx.config.public_origin(),
             own_origins: ctx.config.own_origins(),
             allowed_origins: ctx.config.allowed_origins(),
+            cors_allowed_headers: axum::http::HeaderValue::from_str(&ctx.config.cors.allowed_headers.join(", "))
+                .context("cors.allowed_headers")?,
             trusted_proxies: ctx.config.trusted_proxies.clone(),
             metrics: metrics_handle(),
+            request_metrics: Default::default(),
             ctx,
         }));
-        Ok(App { listener, tls, state, hangups: None })
+        let metrics_listener = match &state.ctx.config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?,
+            ),
+            None => None,
+        };
+        Ok(App { listener, metrics_listener, tls, state, hangups: None })
     }
 
     pub fn port(&self) -> u16 {
@@ -176,8 +194,16 @@ impl App {
             tokio::spawn(maintain(self.state.clone())),
             tokio::spawn(reload_keys(self.state.clone())),
             tokio::spawn(flush_touches(self.state.clone())),
+            tokio::spawn(keep_gauges(self.state.clone())),
         ];
         background.extend(self.state.ctx.feed.start_listening());
+        if let Some(listener) = self.metrics_listener {
+            let router = crate::http::metrics_only_router(self.state.clone());
+            let limits = self.state.ctx.config.server.clone();
+            background.push(tokio::spawn(async move {
+                crate::server::serve(listener, None, router, &limits, std::future::pending()).await;
+            }));
+        }
         if let Some(hangups) = self.hangups {
             background.push(tokio::spawn(hangups.reload(self.tls.clone())));
         }
@@ -194,19 +220,30 @@ impl App {
     }
 }
 
-/// Periodic clean-up: dead sessions, stale throttle counters, dead refresh tokens,
-/// expired keys.
+/// Periodic clean-up: dead sessions, stale throttle counters, audit events past their
+/// retention, dead refresh tokens, expired keys.
 async fn maintain(state: AppState) {
     let ctx = &state.ctx;
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         every.tick().await;
+        // Imported accounts bring their own kinds of hashes; failed logins must cost as
+        // long as the costliest of them (see `Hasher::verify`).
+        match ctx.store.password_hash_samples().await {
+            Ok(samples) => ctx.hasher.calibrate(samples).await,
+            Err(e) => tracing::warn!(error = %e, "stored password hashes not sampled"),
+        }
         match sessions::delete_dead(ctx).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
             Err(e) => tracing::warn!(error = %e, "expired sessions not deleted"),
         }
         throttle::prune(ctx).await;
+        match audit::prune(ctx).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "audit events past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "old audit events not deleted"),
+        }
         let now = ctx.now();
         if let Err(e) = ctx.store.delete_dead_refresh_families(now, now - 86_400).await {
             tracing::warn!(error = %e, "dead refresh tokens not deleted");
@@ -225,6 +262,25 @@ async fn flush_touches(state: AppState) {
         if let Err(e) = sessions::flush_touches(&state.ctx).await {
             tracing::warn!(error = %e, "uses of sessions not written; retried with the next batch");
         }
+    }
+}
+
+/// Drains the recorded request durations into their histogram buckets (without this,
+/// samples pile up in memory between scrapes) and refreshes the live-sessions gauge, so
+/// that a scrape of /metrics never counts sessions itself.
+async fn keep_gauges(state: AppState) {
+    let mut every = tokio::time::interval(GAUGES_EVERY);
+    let mut ticks = 0u64;
+    loop {
+        every.tick().await;
+        state.metrics.run_upkeep();
+        if ticks % SESSIONS_GAUGE_EVERY_TICKS == 0 {
+            match sessions::count_live(&state.ctx).await {
+                Ok(n) => metrics::gauge!("latchkey_active_sessions").set(n as f64),
+                Err(e) => tracing::warn!(error = %e, "live sessions not counted"),
+            }
+        }
+        ticks += 1;
     }
 }
 

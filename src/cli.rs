@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `user create|import|set-roles|delete`,
-//! `keys rotate`, `config check`.
+//! `keys rotate|reseal`, `config check`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -54,6 +54,12 @@ enum Command {
 enum KeysCommand {
     /// Make a new signing key current; older keys verify until their tokens expire
     Rotate,
+    /// Encrypt every signing key under a new key (then configure that key everywhere)
+    Reseal {
+        /// File holding the new key: 32 bytes in base64 (`openssl rand -base64 32`)
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -107,6 +113,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config.to_masked_toml());
+            if config.tokens.algorithm == crate::config::JwtAlgorithm::EdDSA
+                && config.keys.encryption_key.is_none()
+                && config.keys.encryption_key_file.is_none()
+                && keys::default_key_file(&config).is_none()
+            {
+                eprintln!("warning: {}", keys::UNSEALED_WARNING);
+            }
             eprintln!("configuration is valid");
             Ok(())
         }
@@ -117,6 +130,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ctx.store.close().await;
             let (kid, retired) = rotated?;
             println!("new signing key {kid}; {retired} older key(s) verify until their tokens expire");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Reseal { new_key_file }) => {
+            let text = std::fs::read_to_string(&new_key_file)
+                .with_context(|| format!("cannot read {}", new_key_file.display()))?;
+            let new = crate::crypto::sealing::SealingKey::from_base64(&text)
+                .with_context(|| new_key_file.display().to_string())?;
+            let ctx = build_ctx(config).await?;
+            let resealed = keys::reseal(&ctx, &new).await;
+            ctx.store.close().await;
+            println!(
+                "{} signing key(s) now encrypted under {}: configure it on every instance \
+                 (keys.encryption_key_file) and restart them",
+                resealed?,
+                new_key_file.display()
+            );
             Ok(())
         }
     }

@@ -33,6 +33,9 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "throttle",
     "signup",
     "tls",
+    "keys",
+    "audit",
+    "metrics",
     "log",
 ];
 
@@ -55,6 +58,9 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub signup: SignupConfig,
     pub tls: TlsConfig,
+    pub keys: KeysConfig,
+    pub audit: AuditConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -109,8 +115,6 @@ pub struct ServerConfig {
     pub header_timeout: Dur,
     /// A request (body included) must be answered within this time, else 503.
     pub request_timeout: Dur,
-    /// An idle keep-alive connection is closed after this time.
-    pub idle_timeout: Dur,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,7 +166,8 @@ pub struct PasswordConfig {
     pub algorithm: PasswordAlgorithm,
     /// Hashing threads; 0 means one per CPU core.
     pub hash_threads: usize,
-    /// Hash jobs allowed to wait for a thread before requests are turned away with 503.
+    /// Hash jobs allowed to wait for a thread before requests are turned away with 503;
+    /// 0 (the default) means what the threads hash within `server.request_timeout`.
     pub hash_queue: usize,
 }
 
@@ -193,6 +198,42 @@ pub struct SignupConfig {
 pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+}
+
+/// How long audit events are kept; older ones are deleted in the background.
+/// `"0s"` keeps them forever.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    pub retention: Dur,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { retention: Dur::from_secs(180 * 86_400) }
+    }
+}
+
+/// Who may read `/metrics`: anyone who reaches the main listener (the default), only
+/// holders of a bearer secret, and/or only clients of a separate listen address.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on this address only (e.g. "127.0.0.1:9100"), not on `listen`.
+    pub listen: Option<String>,
+    pub bearer_token: Option<Secret>,
+    pub bearer_token_file: Option<PathBuf>,
+}
+
+/// The key that seals the JWT private keys in the database (32 bytes, base64): given
+/// directly (`LATCHKEY_KEYS__ENCRYPTION_KEY`) or in a file. Without either, an SQLite
+/// deployment keeps one in `<database file>.key`, made on first start; a PostgreSQL one
+/// stores the keys unsealed and warns.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    pub encryption_key: Option<Secret>,
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +268,9 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             signup: SignupConfig::default(),
             tls: TlsConfig::default(),
+            keys: KeysConfig::default(),
+            audit: AuditConfig::default(),
+            metrics: MetricsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -264,7 +308,6 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             header_timeout: Dur::from_secs(10),
             request_timeout: Dur::from_secs(30),
-            idle_timeout: Dur::from_secs(60),
         }
     }
 }
@@ -307,7 +350,7 @@ impl Default for TokensConfig {
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        PasswordConfig { algorithm: PasswordAlgorithm::Argon2id, hash_threads: 0, hash_queue: 1024 }
+        PasswordConfig { algorithm: PasswordAlgorithm::Argon2id, hash_threads: 0, hash_queue: 0 }
     }
 }
 
@@ -372,6 +415,11 @@ impl Config {
     }
 
     fn load_secret_file(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.metrics.bearer_token_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::Invalid(format!("metrics.bearer_token_file {}: {e}", path.display())))?;
+            self.metrics.bearer_token = Some(Secret(text.trim().into()));
+        }
         if let Some(path) = &self.tokens.hs256_secret_file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError::Invalid(format!("tokens.hs256_secret_file {}: {e}", path.display())))?;
@@ -419,7 +467,6 @@ impl Config {
         if self.server.max_connections == 0
             || self.server.header_timeout.is_zero()
             || self.server.request_timeout.is_zero()
-            || self.server.idle_timeout.is_zero()
         {
             return invalid("server.max_connections and the server timeouts must be greater than 0".into());
         }
@@ -470,8 +517,16 @@ impl Config {
         {
             return invalid("throttle limits and window must be greater than 0".into());
         }
-        if self.password.hash_queue == 0 {
-            return invalid("password.hash_queue must be greater than 0".into());
+        if let Some(addr) = &self.metrics.listen {
+            if addr.parse::<SocketAddr>().is_err() {
+                return invalid(format!("metrics.listen: {addr:?} is not an address like 127.0.0.1:9100"));
+            }
+        }
+        if self.metrics.bearer_token.as_ref().is_some_and(|t| t.0.len() < 16) {
+            return invalid("metrics.bearer_token must be at least 16 characters".into());
+        }
+        if self.keys.encryption_key.is_some() && self.keys.encryption_key_file.is_some() {
+            return invalid("give keys.encryption_key or keys.encryption_key_file, not both".into());
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return invalid("tls.cert and tls.key must be given together".into());
@@ -528,10 +583,17 @@ impl Config {
 /// The TOML file as a provider, refusing a secret written into it: secrets come from
 /// the environment or a file of their own, so the configuration can be shared.
 fn file_without_secrets(path: &Path) -> Result<figment::providers::Data<Toml>, ConfigError> {
-    if Figment::from(Toml::file_exact(path)).find_value("tokens.hs256_secret").is_ok() {
-        return Err(ConfigError::Invalid(
-            "tokens.hs256_secret may not be written in the configuration file: set LATCHKEY_TOKENS__HS256_SECRET or tokens.hs256_secret_file".into(),
-        ));
+    let file = Figment::from(Toml::file_exact(path));
+    for (key, env, key_file) in [
+        ("tokens.hs256_secret", "LATCHKEY_TOKENS__HS256_SECRET", "tokens.hs256_secret_file"),
+        ("keys.encryption_key", "LATCHKEY_KEYS__ENCRYPTION_KEY", "keys.encryption_key_file"),
+        ("metrics.bearer_token", "LATCHKEY_METRICS__BEARER_TOKEN", "metrics.bearer_token_file"),
+    ] {
+        if file.find_value(key).is_ok() {
+            return Err(ConfigError::Invalid(format!(
+                "{key} may not be written in the configuration file: set {env} or {key_file}"
+            )));
+        }
     }
     Ok(Toml::file_exact(path))
 }

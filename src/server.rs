@@ -150,7 +150,15 @@ pub async fn serve(
                     // A failed or abandoned handshake: nothing to answer.
                     _ => return,
                 },
-                None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,
+                // hyper's header timeout starts with the first byte, and telling HTTP/1 from
+                // HTTP/2 waits for that byte without any limit: a client that connects and
+                // sends nothing would hold its slot forever (10,000 of them, every slot).
+                None => match tokio::time::timeout(handshake_timeout, stream.peek(&mut [0u8; 1])).await {
+                    Ok(Ok(1..)) => {
+                        watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
+                    }
+                    _ => return,
+                },
             };
             if let Err(e) = served {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");

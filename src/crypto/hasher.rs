@@ -3,10 +3,10 @@
 //! thread busy but leaves the async runtime (and cheap requests like `check_session`)
 //! free, and past the queue's bound requests are turned away instead of piling up.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tracing::Span;
@@ -18,6 +18,9 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Niceness of hashing threads: the kernel favours the runtime's threads over them.
 const HASH_THREAD_NICE: i32 = 10;
+/// Bounds of the queue derived from the request timeout.
+const MIN_DERIVED_QUEUE: usize = 16;
+const MAX_DERIVED_QUEUE: usize = 65_536;
 
 #[derive(Clone)]
 pub struct Hasher {
@@ -31,15 +34,36 @@ struct Inner {
     /// same as a wrong password.
     dummy: String,
     queued: AtomicUsize,
+    queue: usize,
+    /// The least time a failed verification takes (ns): as long as verifying the
+    /// costliest kind of stored hash, so that neither an unknown user nor the kind of a
+    /// known user's hash shows in the time a wrong password takes to be refused.
+    failure_floor_ns: AtomicU64,
+    /// How long making the dummy hash took at start.
+    dummy_time: Duration,
 }
 
 impl Hasher {
-    pub fn start(config: &PasswordConfig) -> Result<Hasher, HashError> {
+    /// Starts the hashing threads. Unless `password.hash_queue` sets it, the queue holds
+    /// what the threads can hash within `request_timeout`: a job queued behind more
+    /// would only finish after its request has been answered 503.
+    pub fn start(config: &PasswordConfig, request_timeout: Duration) -> Result<Hasher, HashError> {
         let threads = match config.hash_threads {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         };
-        let (jobs, receiver) = sync_channel::<Job>(config.hash_queue);
+        let started = Instant::now();
+        let dummy = password::hash(config.algorithm, &crate::crypto::token::new_token())?;
+        let one_hash = started.elapsed().max(Duration::from_micros(100));
+        let queue = match config.hash_queue {
+            0 => {
+                let per_thread = request_timeout.as_secs_f64() / one_hash.as_secs_f64();
+                ((threads as f64 * per_thread) as usize).clamp(MIN_DERIVED_QUEUE, MAX_DERIVED_QUEUE)
+            }
+            n => n,
+        };
+        tracing::debug!(threads, queue, one_hash_ms = one_hash.as_secs_f64() * 1e3, "password hashing started");
+        let (jobs, receiver) = sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
         for i in 0..threads {
             let receiver = Arc::clone(&receiver);
@@ -48,8 +72,22 @@ impl Hasher {
                 .spawn(move || worker(&receiver))
                 .map_err(|_| HashError::Failed)?;
         }
-        let dummy = password::hash(config.algorithm, &crate::crypto::token::new_token())?;
-        Ok(Hasher { inner: Arc::new(Inner { jobs, algorithm: config.algorithm, dummy, queued: AtomicUsize::new(0) }) })
+        Ok(Hasher {
+            inner: Arc::new(Inner {
+                jobs,
+                algorithm: config.algorithm,
+                dummy,
+                queued: AtomicUsize::new(0),
+                queue,
+                failure_floor_ns: AtomicU64::new(one_hash.as_nanos() as u64),
+                dummy_time: one_hash,
+            }),
+        })
+    }
+
+    /// How many jobs may wait for a thread.
+    pub fn queue_bound(&self) -> usize {
+        self.inner.queue
     }
 
     pub fn algorithm(&self) -> PasswordAlgorithm {
@@ -69,7 +107,49 @@ impl Hasher {
     /// Verifies `password` against `stored`, or against the dummy hash when there is no
     /// such user (`stored` is `None`); then the answer is always `Mismatch`.
     /// On a match that calls for it, the new hash is computed in the same job.
+    /// A mismatch is answered no sooner than the failure floor after the call.
     pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<(Verified, Option<String>), HashError> {
+        let started = tokio::time::Instant::now();
+        let result = self.verify_now(password, stored).await;
+        if !matches!(result, Ok((Verified::Match { .. }, _))) {
+            let floor = Duration::from_nanos(self.inner.failure_floor_ns.load(Ordering::Relaxed));
+            tokio::time::sleep_until(started + floor).await;
+        }
+        result
+    }
+
+    /// Times a failed verification against each of `samples` (the costliest stored hash
+    /// of each kind) on a hashing thread, queueing excluded, and sets the failure floor
+    /// to the slowest of them and of the dummy hash.
+    pub async fn calibrate(&self, samples: Vec<String>) {
+        let algorithm = self.inner.algorithm;
+        let mut floor = self.inner.dummy_time;
+        for sample in samples.into_iter().chain([self.inner.dummy.clone()]) {
+            let timed = self
+                .run(move || {
+                    let started = Instant::now();
+                    let _ = password::verify(algorithm, &crate::crypto::token::new_token(), &sample);
+                    Ok(started.elapsed())
+                })
+                .await;
+            match timed {
+                Ok(took) => floor = floor.max(took),
+                Err(e) => tracing::debug!(error = %e, "a stored hash could not be timed"),
+            }
+        }
+        self.inner.failure_floor_ns.store(floor.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// The failure floor now.
+    pub fn failure_floor(&self) -> Duration {
+        Duration::from_nanos(self.inner.failure_floor_ns.load(Ordering::Relaxed))
+    }
+
+    async fn verify_now(
         &self,
         password: String,
         stored: Option<String>,
@@ -106,6 +186,13 @@ impl Hasher {
         let inner = Arc::clone(&self.inner);
         let job: Job = Box::new(move || {
             let _entered = span.enter();
+            // The request gave up (client gone, request timed out): nobody reads the
+            // answer, so the hash would only delay the jobs behind it.
+            if tx.is_closed() {
+                inner.queued.fetch_sub(1, Ordering::Relaxed);
+                metrics::counter!("latchkey_password_hash_abandoned_total").increment(1);
+                return;
+            }
             let started = Instant::now();
             let result = f();
             metrics::histogram!("latchkey_password_hash_seconds").record(started.elapsed().as_secs_f64());
@@ -160,7 +247,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_and_verifies_off_the_runtime() {
-        let hasher = Hasher::start(&config(1, 4)).unwrap();
+        let hasher = Hasher::start(&config(1, 4), Duration::from_secs(10)).unwrap();
         let h = hasher.hash("correct horse battery".into()).await.unwrap();
         let (v, upgraded) = hasher.verify("correct horse battery".into(), Some(h)).await.unwrap();
         assert_eq!(v, Verified::Match { rehash: false });
@@ -169,16 +256,60 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_users_verify_the_dummy_and_never_match() {
-        let hasher = Hasher::start(&config(1, 4)).unwrap();
+        let hasher = Hasher::start(&config(1, 4), Duration::from_secs(10)).unwrap();
         let started = Instant::now();
         let (v, _) = hasher.verify("anything at all".into(), None).await.unwrap();
         assert_eq!(v, Verified::Mismatch);
         assert!(started.elapsed().as_millis() >= 5, "the dummy hash must really be computed");
     }
 
+    #[test]
+    fn the_queue_holds_what_the_threads_hash_within_the_request_timeout() {
+        let short = Hasher::start(&config(2, 0), Duration::from_millis(1)).unwrap();
+        assert_eq!(short.queue_bound(), MIN_DERIVED_QUEUE);
+        let long = Hasher::start(&config(2, 0), Duration::from_secs(10)).unwrap();
+        // One argon2id hash takes milliseconds, so ten seconds hold hundreds of them.
+        assert!(long.queue_bound() > 100 && long.queue_bound() <= MAX_DERIVED_QUEUE, "{}", long.queue_bound());
+        assert_eq!(Hasher::start(&config(2, 7), Duration::from_secs(10)).unwrap().queue_bound(), 7);
+    }
+
+    #[tokio::test]
+    async fn jobs_whose_caller_is_gone_are_skipped() {
+        let hasher = Hasher::start(&config(1, 16), Duration::from_secs(10)).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        // Occupy the only thread, then queue jobs and give up on them before they start.
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let occupier = hasher.clone();
+        let busy = tokio::spawn(async move {
+            occupier
+                .run(move || {
+                    let _ = started.send(());
+                    let _ = blocked.recv();
+                    Ok(())
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || running.recv()).await.unwrap().unwrap();
+        for _ in 0..5 {
+            let ran = Arc::clone(&ran);
+            let job = hasher.run(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            // Polled once so that it is queued, then dropped.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(1), job).await;
+        }
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        hasher.hash("correct horse battery".into()).await.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "abandoned jobs ran");
+        assert_eq!(hasher.queued(), 0);
+    }
+
     #[tokio::test]
     async fn a_full_queue_turns_jobs_away() {
-        let hasher = Hasher::start(&config(1, 1)).unwrap();
+        let hasher = Hasher::start(&config(1, 1), Duration::from_secs(10)).unwrap();
         let jobs: Vec<_> = (0..6).map(|_| hasher.hash("correct horse battery".into())).collect();
         let results = futures::future::join_all(jobs).await;
         assert!(results.iter().any(|r| r == &Err(HashError::Busy)), "{results:?}");

@@ -1,22 +1,29 @@
 //! API.md "Operations": liveness, readiness, metrics and the OpenAPI description.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
-use crate::service::sessions;
+use crate::http::extract::bearer_token;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/api/openapi.json", get(openapi))
+}
+
+/// `/metrics`: on the main listener, or alone on `metrics.listen`.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// With `metrics.listen`, the main listener answers `/metrics` 404 (not the web app).
+pub fn metrics_elsewhere_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(|| async { AppError::NotFound.into_response() }))
 }
 
 /// 200 while the process runs.
@@ -36,13 +43,15 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_js
     Ok(axum::Json(json!({"status": "ready"})))
 }
 
-/// Prometheus text: requests by route and status, logins by outcome, active sessions,
-/// password-hash time.
+/// Prometheus text: requests by route and status, logins by outcome, active sessions
+/// (counted in the background once a minute, not per scrape), password-hash time.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    match sessions::count_live(&state.ctx).await {
-        Ok(n) => metrics::gauge!("latchkey_active_sessions").set(n as f64),
-        Err(e) => tracing::warn!(error = %e, "active sessions not counted"),
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(secret) = &state.ctx.config.metrics.bearer_token {
+        let given = bearer_token(&headers).unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(secret.0.as_bytes())) {
+            return AppError::Unauthorized.into_response();
+        }
     }
     metrics::gauge!("latchkey_password_hash_queue").set(state.ctx.hasher.queued() as f64);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())

@@ -139,3 +139,25 @@ pub async fn list(ctx: &Ctx, before: Option<i64>, limit: i64) -> Result<(Vec<Aud
     let next = if more { events.last().map(|e| e.id) } else { None };
     Ok((events, next))
 }
+
+/// Events deleted per statement by the retention clean-up.
+const PRUNE_BATCH: i64 = 1_000;
+
+/// Deletes events older than `audit.retention`, a batch at a time so that the database
+/// writer is never held for long; run periodically. Returns how many.
+pub async fn prune(ctx: &Ctx) -> Result<u64, AppError> {
+    let retention = ctx.config.audit.retention.secs();
+    if retention == 0 {
+        return Ok(0);
+    }
+    let cutoff = ctx.now() - retention;
+    let mut deleted = 0;
+    loop {
+        let n = ctx.store.delete_audit_before(cutoff, PRUNE_BATCH).await?;
+        deleted += n;
+        if n < PRUNE_BATCH as u64 {
+            return Ok(deleted);
+        }
+        tokio::task::yield_now().await;
+    }
+}

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{in_tx, on_reader, Store, StoreError, Tx};
+use super::{in_tx, on_reader, on_writer, Store, StoreError, Tx};
 use crate::domain::UserId;
 
 #[derive(Debug, FromRow)]
@@ -38,6 +38,21 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await)?)
+    }
+}
+
+impl Store {
+    /// Deletes up to `limit` of the oldest events from before `cutoff`; returns how many.
+    /// Ids grow with time, so walking them in order stops at the first young event.
+    pub async fn delete_audit_before(&self, cutoff: i64, limit: i64) -> Result<u64, StoreError> {
+        const SQL: &str = "DELETE FROM audit_events WHERE id IN \
+            (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)";
+        Ok(on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(cutoff)
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
     }
 }
 

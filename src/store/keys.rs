@@ -4,13 +4,25 @@ use sqlx::FromRow;
 
 use super::{in_tx, on_reader, Store, StoreError, Tx};
 
-#[derive(Debug, FromRow)]
+#[derive(FromRow)]
 pub struct KeyRow {
     pub kid: String,
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+}
+
+/// The private key never shows in logs or panics, sealed or not.
+impl std::fmt::Debug for KeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRow")
+            .field("kid", &self.kid)
+            .field("private_key", &"****")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -23,6 +35,21 @@ impl Store {
 }
 
 impl Tx {
+    pub async fn all_keys(&mut self) -> Result<Vec<KeyRow>, StoreError> {
+        const SQL: &str = "SELECT kid, private_key, public_key, created_at, retired_at FROM jwt_keys";
+        Ok(in_tx!(self, |conn| sqlx::query_as(SQL).fetch_all(conn).await)?)
+    }
+
+    pub async fn set_private_key(&mut self, kid: &str, private_key: &[u8]) -> Result<(), StoreError> {
+        in_tx!(self, |conn| sqlx::query("UPDATE jwt_keys SET private_key = $1 WHERE kid = $2")
+            .bind(private_key)
+            .bind(kid)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn current_key_count(&mut self) -> Result<i64, StoreError> {
         let (n,): (i64,) =
             in_tx!(self, |conn| sqlx::query_as("SELECT COUNT(*) FROM jwt_keys WHERE retired_at IS NULL")

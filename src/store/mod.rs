@@ -16,6 +16,8 @@ pub mod throttle;
 pub mod users;
 
 #[cfg(test)]
+mod query_plans;
+#[cfg(test)]
 pub mod test_support;
 
 use std::str::FromStr;
@@ -192,6 +194,16 @@ macro_rules! in_tx {
 pub(crate) use {in_tx, on_reader, on_writer};
 
 impl Store {
+    /// The file of a file-backed SQLite database URL; `None` for PostgreSQL and memory.
+    pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+        if !url.starts_with("sqlite:") {
+            return None;
+        }
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let file = options.get_filename();
+        (!file.to_string_lossy().contains(":memory:") && !file.as_os_str().is_empty()).then(|| file.to_path_buf())
+    }
+
     /// Opens (and for SQLite, creates) the database. Does not migrate.
     pub async fn connect(url: &str, limits: Limits) -> Result<Store, StoreError> {
         let timeout = limits.acquire_timeout + limits.statement_timeout;

@@ -5,9 +5,17 @@ use sqlx::FromRow;
 use super::{in_tx, on_reader, Store, StoreError, Tx};
 use crate::domain::{from_unix, Roles, User, UserId};
 
-const USER_COLUMNS: &str = "id, username, email, password_hash, roles, created_at";
+macro_rules! user_columns {
+    () => {
+        "id, username, email, password_hash, roles, created_at"
+    };
+}
+const USER_COLUMNS: &str = user_columns!();
+pub(super) const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+pub(super) const USER_BY_LOGIN: &str =
+    concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1 OR email_key = $1");
 
-#[derive(Debug, FromRow)]
+#[derive(FromRow)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
@@ -15,6 +23,19 @@ pub struct UserRow {
     pub password_hash: String,
     pub roles: String,
     pub created_at: i64,
+}
+
+/// The password hash never shows in logs or panics.
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password_hash", &"****")
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserRow {
@@ -42,21 +63,27 @@ pub struct NewUser<'a> {
 
 impl Store {
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?)
+        Ok(on_reader!(self, |pool| sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(pool).await)?)
     }
 
     /// By username or email, both compared on their lower-cased keys. A username cannot
     /// contain `@` and an email must, so one value never matches two accounts.
     pub async fn user_by_login(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 OR email_key = $1");
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?)
+        Ok(on_reader!(self, |pool| sqlx::query_as(USER_BY_LOGIN).bind(key).fetch_optional(pool).await)?)
     }
 
     /// Ordered by id, strictly after `after` when given.
     pub async fn users_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(after.unwrap_or(0)).bind(limit).fetch_all(pool).await)?)
+    }
+
+    /// The lexically greatest stored hash of each kind (by its first characters); for
+    /// bcrypt and argon2 that is the one with the highest cost.
+    pub async fn password_hash_samples(&self) -> Result<Vec<String>, StoreError> {
+        const SQL: &str = "SELECT MAX(password_hash) FROM users GROUP BY substr(password_hash, 1, 3)";
+        let rows: Vec<(Option<String>,)> = on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().filter_map(|(hash,)| hash).collect())
     }
 
     pub async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {

@@ -210,3 +210,28 @@ async fn the_audit_log_records_every_kind_newest_first_without_secrets() {
     assert!(second["events"][0]["id"].as_i64().unwrap() < next);
     assert_error(app.get("/api/audit?limit=0").await, 400, "bad_request").await;
 }
+
+#[tokio::test]
+async fn audit_events_past_their_retention_are_pruned_and_recent_ones_kept() {
+    let app = TestApp::spawn_with(|c| c.audit.retention = "30d".parse().unwrap()).await;
+    app.admin("root").await; // `app.client` is root's session from here on
+    for i in 0..3 {
+        app.login_as(&new_client(), "root", &format!("wrong-password-{i}")).await;
+    }
+    let count = |events: &Value| events["events"].as_array().unwrap().len();
+    let before = app.get("/api/audit?limit=200").await.json::<Value>().await.unwrap();
+    assert!(count(&before) >= 4, "{before}");
+
+    app.clock.advance(std::time::Duration::from_secs(31 * 86_400));
+    app.login_as(&new_client(), "root", "wrong-password-late").await;
+    let pruned = latchkey::service::audit::prune(&app.state.ctx).await.unwrap();
+    assert_eq!(pruned as usize, count(&before));
+    // Root's session went idle in those 31 days.
+    assert_eq!(app.login_as(&app.client, "root", PASSWORD).await.status(), 200);
+    let after = app.get("/api/audit?limit=200").await.json::<Value>().await.unwrap();
+    let ids = |events: &Value| {
+        events["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    assert!(!ids(&after).is_empty());
+    assert!(ids(&after).iter().all(|id| !ids(&before).contains(id)), "old events survived: {after}");
+}

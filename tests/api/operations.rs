@@ -45,10 +45,12 @@ async fn metrics_count_requests_by_route_and_status_and_logins_by_outcome() {
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_echoes_the_clients() {
     let app = TestApp::spawn().await;
-    for path in ["/healthz", "/api/nothing-here", "/api/me"] {
+    let mut ids = std::collections::HashSet::new();
+    for path in ["/healthz", "/api/nothing-here", "/api/me", "/healthz"] {
         let r = app.get(path).await;
-        let id = r.headers()["x-request-id"].to_str().unwrap();
-        assert!(id.len() >= 16, "{path}: {id}");
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(id.len() >= 8, "{path}: {id}");
+        assert!(ids.insert(id), "{path}: a request id was given twice");
     }
     let r = app.client.get(app.url("/api/check_session")).header("x-request-id", "trace-42").send().await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-42");
@@ -113,4 +115,29 @@ async fn the_openapi_document_describes_every_route() {
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
     }
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_bearer_secret() {
+    let secret = "metrics-secret-0123456789";
+    let app = TestApp::spawn_with(|c| c.metrics.bearer_token = Some(latchkey::config::Secret(secret.into()))).await;
+    assert_error(app.get("/metrics").await, 401, "unauthorized").await;
+    assert_error(app.get_bearer("/metrics", "metrics-secret-wrong").await, 401, "unauthorized").await;
+    let r = app.get_bearer("/metrics", secret).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("http_requests_total"));
+}
+
+#[tokio::test]
+async fn metrics_can_be_served_on_their_own_address_only() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let app = TestApp::spawn_with(|c| c.metrics.listen = Some(addr.to_string())).await;
+    assert_error(app.get("/metrics").await, 404, "not_found").await;
+    let r = new_client().get(format!("http://{addr}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("latchkey_active_sessions"));
+    let r = new_client().get(format!("http://{addr}/api/me")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "only /metrics is served there");
 }

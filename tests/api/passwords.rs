@@ -93,3 +93,34 @@ async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
     assert!((0.33..3.0).contains(&ratio), "median known {known:?}, unknown {unknown:?}");
 }
+
+#[tokio::test]
+async fn failed_logins_take_as_long_as_the_costliest_stored_hash_whatever_the_account() {
+    let app = TestApp::spawn().await;
+    app.signed_up("fresh").await;
+    app.signed_up("imported").await;
+    set_hash(&app, "imported", PYTHON_BCRYPT_12).await;
+    // What the periodic maintenance does at start and every ten minutes.
+    let ctx = &app.state.ctx;
+    ctx.hasher.calibrate(ctx.store.password_hash_samples().await.unwrap()).await;
+
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..5 {
+        for (name, slot) in [("imported", 0), ("fresh", 1), ("nobody-at-all", 2)] {
+            let started = Instant::now();
+            assert_eq!(app.login_as(&new_client(), name, "not-the-password").await.status(), 401);
+            times[slot].push(started.elapsed());
+        }
+    }
+    let median = |t: &mut Vec<Duration>| {
+        t.sort();
+        t[2].as_secs_f64()
+    };
+    let [bcrypt, argon2, unknown] = times.each_mut().map(median);
+    // An argon2id check alone takes a tenth of a bcrypt cost-12 one: without the floor
+    // both the unknown name and the argon2id account would answer ten times sooner.
+    for (what, t) in [("an argon2id account", argon2), ("an unknown name", unknown)] {
+        let ratio = t / bcrypt;
+        assert!((0.75..1.5).contains(&ratio), "{what}: {t:.3} s against bcrypt's {bcrypt:.3} s");
+    }
+}
