@@ -3,6 +3,7 @@
 pub mod common_passwords;
 pub mod hasher;
 pub mod jwt;
+pub mod otp;
 pub mod password;
 pub mod token;
 pub mod werkzeug;

@@ -75,7 +75,7 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
     if unsafe_method {
         let headers = req.headers();
         let path = req.uri().path();
-        let logs_in = path == "/api/login" || path == "/api/signup";
+        let logs_in = path == "/api/login" || path == "/api/login/second-factor" || path == "/api/signup";
         let by_cookie = state.cookie.read(headers).is_some() && bearer_token(headers).is_none();
         if (logs_in || by_cookie) && !same_or_allowed_origin(headers, &state) {
             return AppError::CsrfRejected.into_response();

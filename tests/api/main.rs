@@ -17,6 +17,7 @@ mod hostile_input;
 mod operations;
 mod passwords;
 mod posts;
+mod second_factors;
 mod throttling;
 mod tls;
 mod tokens;
