@@ -23,7 +23,7 @@ use crate::limiter::redis::RedisLimiter;
 use crate::limiter::SharedLimiter;
 use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
-use crate::service::{audit, sessions, throttle, Ctx};
+use crate::service::{audit, factors, sessions, throttle, Ctx};
 use crate::store::redis::Redis;
 use crate::store::Store;
 
@@ -40,6 +40,8 @@ pub struct AppState(Arc<AppStateInner>);
 pub struct AppStateInner {
     pub ctx: Ctx,
     pub cookie: SessionCookie,
+    /// Binds a cookie login's challenge to the browser (two-step login).
+    pub challenge_cookie: SessionCookie,
     pub public_origin: String,
     /// Origins that count as our own besides `public_origin` (its loopback aliases).
     pub own_origins: BTreeSet<String>,
@@ -148,6 +150,7 @@ impl App {
         ctx.feed.subscribe(Arc::new(ReloadOnRotation(Arc::clone(&ctx.keys))));
         let state = AppState(Arc::new(AppStateInner {
             cookie: SessionCookie::new(&ctx.config),
+            challenge_cookie: SessionCookie::challenge(&ctx.config),
             public_origin: ctx.config.public_origin(),
             own_origins: ctx.config.own_origins(),
             allowed_origins: ctx.config.allowed_origins(),
@@ -247,6 +250,9 @@ async fn maintain(state: AppState) {
         let now = ctx.now();
         if let Err(e) = ctx.store.delete_dead_refresh_families(now, now - 86_400).await {
             tracing::warn!(error = %e, "dead refresh tokens not deleted");
+        }
+        if let Err(e) = ctx.store.delete_dead_challenges(now, now - factors::PENDING_SECS).await {
+            tracing::warn!(error = %e, "expired login challenges not deleted");
         }
         if let Err(e) = keys::forget_expired_keys(ctx).await {
             tracing::warn!(error = %e, "expired JWT keys not deleted");

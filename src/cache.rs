@@ -44,6 +44,8 @@ pub struct CachedToken {
     pub user_id: UserId,
     pub nbf: i64,
     pub exp: i64,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
 }
 
 pub struct AuthCache {

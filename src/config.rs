@@ -32,6 +32,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "password",
     "throttle",
     "signup",
+    "security",
     "tls",
     "keys",
     "audit",
@@ -57,6 +58,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub throttle: ThrottleConfig,
     pub signup: SignupConfig,
+    pub security: SecurityConfig,
     pub tls: TlsConfig,
     pub keys: KeysConfig,
     pub audit: AuditConfig,
@@ -193,6 +195,17 @@ pub struct SignupConfig {
     pub enabled: bool,
 }
 
+/// Second factors and recent-authentication checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// How recent an authentication must be for a sensitive change (password, email,
+    /// second factors).
+    pub step_up_window: Dur,
+    /// The issuer authenticator apps show beside the account name.
+    pub totp_issuer: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
@@ -267,6 +280,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             throttle: ThrottleConfig::default(),
             signup: SignupConfig::default(),
+            security: SecurityConfig::default(),
             tls: TlsConfig::default(),
             keys: KeysConfig::default(),
             audit: AuditConfig::default(),
@@ -363,6 +377,12 @@ impl Default for ThrottleConfig {
 impl Default for SignupConfig {
     fn default() -> Self {
         SignupConfig { enabled: true }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig { step_up_window: Dur::from_secs(5 * 60), totp_issuer: "latchkey".into() }
     }
 }
 
@@ -497,6 +517,13 @@ impl Config {
         }
         if self.tokens.audience.is_empty() {
             return invalid("tokens.audience must not be empty".into());
+        }
+        if self.security.step_up_window.is_zero() {
+            return invalid("security.step_up_window must be longer than 0s".into());
+        }
+        let issuer = &self.security.totp_issuer;
+        if issuer.is_empty() || issuer.len() > 64 || issuer.contains(':') || issuer.chars().any(char::is_control) {
+            return invalid(format!("security.totp_issuer: {issuer:?} must be 1-64 characters without ':'"));
         }
         match (&self.tokens.algorithm, &self.tokens.hs256_secret) {
             (JwtAlgorithm::HS256, None) => {

@@ -47,6 +47,17 @@ pub enum AppError {
     Validation(FieldErrors),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// The password was right; the login waits for its second step.
+    #[error("second factor required")]
+    SecondFactorRequired { challenge: String, methods: Vec<&'static str>, expires_in: i64 },
+    #[error("invalid challenge")]
+    InvalidChallenge,
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("reauthentication required")]
+    ReauthenticationRequired,
+    #[error("second factor already enabled")]
+    SecondFactorEnabled,
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
     #[error("service unavailable: {0}")]
@@ -63,6 +74,15 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldErrors>,
+    /// With `second_factor_required`: what finishes the login at the second-factor route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// With `second_factor_required`: what the second step may be (`totp`, `recovery_code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
+    /// With `second_factor_required`: seconds the challenge stays valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
 }
 
 impl AppError {
@@ -74,11 +94,17 @@ impl AppError {
         use AppError::*;
         match self {
             BadRequest(_) => StatusCode::BAD_REQUEST,
-            Unauthorized | InvalidCredentials { .. } | TokenExpired | InvalidToken => StatusCode::UNAUTHORIZED,
-            Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
+            Unauthorized
+            | InvalidCredentials { .. }
+            | TokenExpired
+            | InvalidToken
+            | SecondFactorRequired { .. }
+            | InvalidChallenge
+            | InvalidCode => StatusCode::UNAUTHORIZED,
+            Forbidden | CsrfRejected | ReauthenticationRequired => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            UsernameTaken | EmailTaken | LastAdmin => StatusCode::CONFLICT,
+            UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -107,6 +133,11 @@ impl AppError {
             UnsupportedMediaType(_) => "unsupported_media_type",
             Validation(_) => "validation_failed",
             RateLimited { .. } => "rate_limited",
+            SecondFactorRequired { .. } => "second_factor_required",
+            InvalidChallenge => "invalid_challenge",
+            InvalidCode => "invalid_code",
+            ReauthenticationRequired => "reauthentication_required",
+            SecondFactorEnabled => "second_factor_enabled",
             Internal(_) => "internal",
             Unavailable(_) => "unavailable",
         }
@@ -131,6 +162,11 @@ impl AppError {
             UnsupportedMediaType(m) => (*m).into(),
             Validation(_) => "Some fields are not valid".into(),
             RateLimited { retry_after_secs } => format!("Too many attempts; try again in {retry_after_secs} seconds"),
+            SecondFactorRequired { .. } => "The password is right; finish the login with a second factor".into(),
+            InvalidChallenge => "The login challenge is unknown, expired, used or not yours; log in again".into(),
+            InvalidCode => "The code is not valid".into(),
+            ReauthenticationRequired => "Confirm it is you: re-authenticate, then try again".into(),
+            SecondFactorEnabled => "An authenticator app is already enabled; disable it first".into(),
             Internal(_) => "Internal error".into(),
             Unavailable(_) => "The service is temporarily unavailable; try again later".into(),
         }
@@ -150,7 +186,13 @@ impl IntoResponse for AppError {
             AppError::InvalidCredentials { fields } => fields.clone(),
             _ => None,
         };
-        let body = ErrorBody { error: self.code(), message: self.message(), fields };
+        let (challenge, methods, expires_in) = match &self {
+            AppError::SecondFactorRequired { challenge, methods, expires_in } => {
+                (Some(challenge.clone()), Some(methods.clone()), Some(*expires_in))
+            }
+            _ => (None, None, None),
+        };
+        let body = ErrorBody { error: self.code(), message: self.message(), fields, challenge, methods, expires_in };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -33,6 +33,13 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// How the login behind this token authenticated (RFC 8176 values: `pwd`, `otp`,
+    /// `webauthn`). Empty in tokens signed before second factors existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// When that login (or a later re-authentication) happened; 0 when unknown.
+    #[serde(default)]
+    pub auth_time: i64,
 }
 
 /// A freshly generated Ed25519 key pair.
@@ -175,6 +182,8 @@ mod tests {
             nbf: now,
             exp: now + exp_in,
             jti: "j".into(),
+            amr: vec!["pwd".into()],
+            auth_time: now,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod common_passwords;
 pub mod hasher;
 pub mod jwt;
+pub mod otp;
 pub mod password;
 pub mod sealing;
 pub mod token;

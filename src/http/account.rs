@@ -36,7 +36,7 @@ pub struct ChangePasswordRequest {
     security(("session" = []), ("bearer" = [])),
     responses((status = 204, description = "Changed; the current session stays"),
         (status = 401, description = "unauthorized, or invalid_credentials for a wrong current password", body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 403, description = "reauthentication_required: no login or re-authentication within security.step_up_window; or csrf_rejected", body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -46,6 +46,7 @@ pub async fn change_password(
     accounts::change_password(
         &state.ctx,
         &caller.user,
+        &caller.proof,
         caller.session_id,
         req.current_password.as_deref(),
         req.new_password.as_deref(),

@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::accounts::{self, NewAccount};
+use crate::service::factors::{Login, Pending};
 use crate::service::{sessions, Client};
 
 pub fn router() -> Router<AppState> {
@@ -71,7 +72,8 @@ pub async fn signup(
 #[utoipa::path(post, path = "/api/login", tag = "sessions", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; sets a new session cookie", body = User),
-        (status = 400, body = ErrorBody), (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_credentials; or second_factor_required with `challenge`, `methods` and `expires_in` (the password was right: finish at POST /api/login/second-factor; sets the challenge's binding cookie, no session)", body = ErrorBody),
         (status = 403, description = "csrf_rejected", body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
 pub async fn login(
@@ -81,9 +83,23 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, AppError> {
     let previous = state.cookie.read(&headers);
-    let (user, issued) =
-        accounts::login(&state.ctx, req.username.as_deref(), req.password.as_deref(), previous, &client).await?;
-    Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+    match accounts::login(&state.ctx, req.username.as_deref(), req.password.as_deref(), previous, &client).await? {
+        Login::Done((user, issued)) => {
+            Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+        }
+        Login::SecondFactor(pending) => Ok(second_factor_required(&state, pending)),
+    }
+}
+
+/// 401 `second_factor_required` with the challenge, and the cookie that binds it to
+/// this browser.
+fn second_factor_required(state: &AppState, pending: Pending) -> Response {
+    let binding = pending.binding_cookie.as_deref().map(|b| state.challenge_cookie.set(b));
+    let mut response = pending.into_error().into_response();
+    if let Some(cookie) = binding {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// The logged-in user, or 204 when there is none. Never 401: SPAs call it on every load.

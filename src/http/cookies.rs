@@ -14,21 +14,27 @@ pub struct SessionCookie {
 
 impl SessionCookie {
     pub fn new(config: &Config) -> SessionCookie {
+        SessionCookie::named(config, &config.session.cookie_name, config.session.absolute_timeout.secs())
+    }
+
+    /// The cookie that binds a login challenge to the browser that got it: same
+    /// attributes, its own name, and the challenge's lifetime.
+    pub fn challenge(config: &Config) -> SessionCookie {
+        let name = format!("{}_challenge", config.session.cookie_name);
+        SessionCookie::named(config, &name, crate::service::factors::CHALLENGE_SECS)
+    }
+
+    fn named(config: &Config, base: &str, max_age: i64) -> SessionCookie {
         let same_site = config.session.same_site;
         let secure = config.is_https() || same_site == SameSite::None;
-        let name =
-            if secure { format!("__Host-{}", config.session.cookie_name) } else { config.session.cookie_name.clone() };
+        let name = if secure { format!("__Host-{base}") } else { base.to_string() };
         let same_site = match same_site {
             SameSite::Lax => "Lax",
             SameSite::Strict => "Strict",
             SameSite::None => "None",
         };
         let secure = if secure { "; Secure" } else { "" };
-        SessionCookie {
-            name,
-            attributes: format!("Path=/; HttpOnly; SameSite={same_site}{secure}"),
-            max_age: config.session.absolute_timeout.secs(),
-        }
+        SessionCookie { name, attributes: format!("Path=/; HttpOnly; SameSite={same_site}{secure}"), max_age }
     }
 
     pub fn name(&self) -> &str {

@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::config::{canonical, IpNet};
 use crate::domain::User;
 use crate::error::AppError;
+use crate::service::stepup::Proof;
 use crate::service::{sessions, Client};
 
 /// `axum::Json` whose rejections are API.md's: 415 without a JSON content type, 413 over
@@ -124,6 +125,8 @@ fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpA
 pub struct CurrentUser {
     pub user: Arc<User>,
     pub session_id: Option<i64>,
+    /// How the credential was obtained, for step-up checks.
+    pub proof: Proof,
 }
 
 /// What a request presents as its credential. A Bearer token wins over the cookie.
@@ -170,11 +173,16 @@ where
         let state = AppState::from_ref(state);
         match credential(&parts.headers, &state) {
             Credential::Bearer(token) => {
-                let user = crate::service::tokens::authenticate(&state.ctx, token).await?;
-                Ok(CurrentUser { user, session_id: None })
+                let (user, verified) = crate::service::tokens::authenticate(&state.ctx, token).await?;
+                let proof = Proof::Token { auth_time: verified.auth_time, amr: verified.amr.clone() };
+                Ok(CurrentUser { user, session_id: None, proof })
             }
             Credential::Cookie(token) => match sessions::authenticate(&state.ctx, token).await? {
-                Some(s) => Ok(CurrentUser { user: s.user, session_id: Some(s.session_id) }),
+                Some(s) => Ok(CurrentUser {
+                    user: s.user,
+                    session_id: Some(s.session_id),
+                    proof: Proof::Session(s.session_id),
+                }),
                 None => Err(AppError::Unauthorized),
             },
             Credential::None => Err(AppError::Unauthorized),

@@ -201,7 +201,7 @@ fn csrf_refused(req: &Request, state: &AppState) -> bool {
     }
     let headers = req.headers();
     let path = req.uri().path();
-    let logs_in = path == "/api/login" || path == "/api/signup";
+    let logs_in = path == "/api/login" || path == "/api/login/second-factor" || path == "/api/signup";
     let by_cookie = state.cookie.read(headers).is_some() && bearer_token(headers).is_none();
     (logs_in || by_cookie) && !same_or_allowed_origin(headers, state)
 }

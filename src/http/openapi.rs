@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, ops, posts, tokens};
+use super::{account, admin, auth, ops, posts, second_factors, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,10 @@ use super::{account, admin, auth, ops, posts, tokens};
         admin::list_users, admin::get_user, admin::set_user_roles, admin::revoke_user_sessions, admin::delete_user,
         admin::list_audit_events,
         posts::list_posts, posts::create_post, posts::delete_post,
+        second_factors::login_second_factor, second_factors::token_second_factor, second_factors::reauthenticate,
+        second_factors::my_second_factors, second_factors::begin_totp, second_factors::confirm_totp,
+        second_factors::disable_totp, second_factors::regenerate_recovery_codes,
+        second_factors::remove_user_second_factors,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::domain::User, crate::error::ErrorBody)),
@@ -26,6 +30,7 @@ use super::{account, admin, auth, ops, posts, tokens};
         (name = "sessions", description = "Signup, login and cookie sessions"),
         (name = "account", description = "The caller's own account"),
         (name = "tokens", description = "JWT access tokens, refresh tokens, JWKS"),
+        (name = "second factors", description = "Two-step login, TOTP, recovery codes, re-authentication"),
         (name = "admin", description = "User administration and the audit log (role admin)"),
         (name = "posts", description = "The example protected resource"),
         (name = "operations", description = "Health, readiness, metrics"),

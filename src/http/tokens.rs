@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::extract::Json;
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
+use crate::service::factors::Login;
 use crate::service::tokens::{self, TokenPair};
 use crate::service::Client;
 
@@ -37,14 +38,17 @@ pub struct RefreshRequest {
 /// Logs in with a password and answers with an access token and a refresh token.
 #[utoipa::path(post, path = "/api/token", tag = "tokens", request_body = TokenRequest,
     responses((status = 200, body = TokenPair), (status = 400, body = ErrorBody),
-        (status = 401, description = "invalid_credentials", body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+        (status = 401, description = "invalid_credentials; or second_factor_required with `challenge`, `methods` and `expires_in` (the password was right: finish at POST /api/token/second-factor from the same client)", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
 pub async fn token(
     State(state): State<AppState>,
     client: Client,
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<TokenPair>, AppError> {
-    Ok(axum::Json(tokens::issue(&state.ctx, req.username.as_deref(), req.password.as_deref(), &client).await?))
+    match tokens::issue(&state.ctx, req.username.as_deref(), req.password.as_deref(), &client).await? {
+        Login::Done(pair) => Ok(axum::Json(pair)),
+        Login::SecondFactor(pending) => Err(pending.into_error()),
+    }
 }
 
 /// Spends a refresh token for a new pair; the old refresh token is dead afterwards.

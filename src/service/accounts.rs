@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::audit::{self, Event, Kind};
+use super::factors::{self, Code, Login, Purpose};
 use super::sessions::{self, Issued};
+use super::stepup::{self, Proof};
 use super::{throttle, Change, Client, Ctx};
 use crate::crypto::password::{HashError, Verified};
 use crate::domain::{Email, Password, Role, Roles, User, UserId, Username};
@@ -200,31 +202,87 @@ fn login_key(username: &str) -> String {
 }
 
 /// Password login for a cookie session. Always a NEW session; the one the browser held
-/// before (if any) is ended, so re-logins do not pile up sessions.
+/// before (if any) is ended, so re-logins do not pile up sessions. An account with a
+/// second factor gets a challenge instead, and no session yet.
 pub async fn login(
     ctx: &Ctx,
     username: Option<&str>,
     password: Option<&str>,
     previous_token: Option<&str>,
     client: &Client,
-) -> Result<(User, Issued), AppError> {
+) -> Result<Login<(User, Issued)>, AppError> {
     let user = check_password(ctx, username, password, client).await?;
-    let mut change = ctx.begin().await?;
-    if let Some(previous) = previous_token {
-        sessions::end_in(&mut change, previous).await?;
+    if let Some(pending) = factors::challenge_if_needed(ctx, &user, Purpose::Session, client).await? {
+        return Ok(Login::SecondFactor(pending));
     }
-    let issued = sessions::create(ctx, &mut change, user.id, client).await?;
+    let mut change = ctx.begin().await?;
+    let issued = start_session(ctx, &mut change, &user, previous_token, &["pwd"], client).await?;
+    change.commit().await?;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    Ok(Login::Done((user, issued)))
+}
+
+/// The second step of a cookie login: the challenge, its binding cookie and a code.
+pub async fn login_second_step(
+    ctx: &Ctx,
+    challenge: Option<&str>,
+    binding: Option<&str>,
+    code: Code<'_>,
+    previous_token: Option<&str>,
+    client: &Client,
+) -> Result<(User, Issued), AppError> {
+    let step = factors::second_step(ctx, Purpose::Session, challenge, binding, code, client).await?;
+    let mut change = step.change;
+    let amr: Vec<&str> = step.amr.iter().map(String::as_str).collect();
+    let issued = start_session(ctx, &mut change, &step.user, previous_token, &amr, client).await?;
+    change.commit().await?;
+    throttle::password_accepted(ctx, step.slots).await;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    Ok((step.user, issued))
+}
+
+async fn start_session(
+    ctx: &Ctx,
+    change: &mut Change<'_>,
+    user: &User,
+    previous_token: Option<&str>,
+    amr: &[&str],
+    client: &Client,
+) -> Result<Issued, AppError> {
+    if let Some(previous) = previous_token {
+        sessions::end_in(change, previous).await?;
+    }
+    let issued = sessions::create(ctx, change, user.id, client).await?;
     audit::record(
-        &mut change,
+        change,
         Event::new(Kind::LoginSucceeded, client)
             .user(user.id)
             .actor(Some(user.id))
-            .detail(json!({"session_id": issued.id})),
+            .detail(json!({"session_id": issued.id, "amr": amr})),
     )
     .await?;
-    change.commit().await?;
-    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
-    Ok((user, issued))
+    Ok(issued)
+}
+
+/// Checks the password of a logged-in user (password change, disabling a factor,
+/// re-authentication), on the same per-account budget as logins. A wrong one is
+/// `InvalidCredentials` naming `field`.
+pub async fn verify_own_password(
+    ctx: &Ctx,
+    user_id: UserId,
+    password: &str,
+    field: &'static str,
+) -> Result<(), AppError> {
+    let slots = throttle::reserve_password_attempt(ctx, throttle::account_key(Some(user_id), ""), None).await??;
+    let stored = ctx.store.user_by_id(user_id).await?.ok_or(AppError::Unauthorized)?.password_hash;
+    let attempt = if password.len() > LOGIN_PASSWORD_MAX_BYTES { "" } else { password };
+    let (verdict, _) = ctx.hasher.verify(attempt.to_string(), Some(stored)).await?;
+    if verdict == Verified::Mismatch {
+        let message = if field == "current_password" { "is not your current password" } else { "is not your password" };
+        return Err(AppError::InvalidCredentials { fields: Some(FieldErrors::from([(field, message.to_string())])) });
+    }
+    throttle::password_accepted(ctx, slots).await;
+    Ok(())
 }
 
 /// Changes the password after checking the current one; every other session ends.
@@ -232,6 +290,7 @@ pub async fn login(
 pub async fn change_password(
     ctx: &Ctx,
     user: &User,
+    proof: &Proof,
     current_session: Option<i64>,
     current_password: Option<&str>,
     new_password: Option<&str>,
@@ -256,16 +315,9 @@ pub async fn change_password(
     if !fields.is_empty() {
         return Err(AppError::Validation(fields));
     }
+    stepup::require_recent(ctx, proof).await?;
     // The current password is guessable like any other: same budget as logins.
-    let slots = throttle::reserve_password_attempt(ctx, throttle::account_key(Some(user.id), ""), None).await??;
-    let stored = ctx.store.user_by_id(user.id).await?.ok_or(AppError::Unauthorized)?.password_hash;
-    let (verdict, _) = ctx.hasher.verify(current.to_string(), Some(stored)).await?;
-    if verdict == Verified::Mismatch {
-        return Err(AppError::InvalidCredentials {
-            fields: Some(FieldErrors::from([("current_password", "is not your current password".to_string())])),
-        });
-    }
-    throttle::password_accepted(ctx, slots).await;
+    verify_own_password(ctx, user.id, current, "current_password").await?;
     let hash = ctx.hasher.hash(new.expose().to_string()).await?;
     let mut change = ctx.begin().await?;
     let now = change.now;

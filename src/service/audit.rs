@@ -25,6 +25,14 @@ pub enum Kind {
     SessionRevoked,
     RolesChanged,
     UserDeleted,
+    SecondFactorRequired,
+    SecondFactorFailed,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRegenerated,
+    RecoveryCodeUsed,
+    SecondFactorRemoved,
+    Reauthenticated,
 }
 
 impl Kind {
@@ -42,6 +50,14 @@ impl Kind {
             Kind::SessionRevoked => "session_revoked",
             Kind::RolesChanged => "roles_changed",
             Kind::UserDeleted => "user_deleted",
+            Kind::SecondFactorRequired => "second_factor_required",
+            Kind::SecondFactorFailed => "second_factor_failed",
+            Kind::TotpEnabled => "totp_enabled",
+            Kind::TotpDisabled => "totp_disabled",
+            Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Kind::RecoveryCodeUsed => "recovery_code_used",
+            Kind::SecondFactorRemoved => "second_factor_removed",
+            Kind::Reauthenticated => "reauthenticated",
         }
     }
 }

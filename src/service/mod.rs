@@ -4,10 +4,12 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod avatars;
+pub mod factors;
 pub mod import;
 pub mod keys;
 pub mod posts;
 pub mod sessions;
+pub mod stepup;
 pub mod throttle;
 pub mod tokens;
 

@@ -9,7 +9,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::{accounts, Change, Client, Ctx};
+use super::factors::{self, Code, Login, Purpose};
+use super::{accounts, throttle, Change, Client, Ctx};
 use crate::cache::CachedToken;
 use crate::crypto::jwt::{Claims, VerifyError, LEEWAY_SECS};
 use crate::crypto::token::{looks_like_token, new_token, token_digest, token_hash};
@@ -28,26 +29,60 @@ pub struct TokenPair {
     pub user: User,
 }
 
-/// `POST /api/token`: a password login that answers with tokens instead of a cookie.
+/// `POST /api/token`: a password login that answers with tokens instead of a cookie, or
+/// with a challenge when the account has a second factor.
 pub async fn issue(
     ctx: &Ctx,
     username: Option<&str>,
     password: Option<&str>,
     client: &Client,
-) -> Result<TokenPair, AppError> {
+) -> Result<Login<TokenPair>, AppError> {
     let user = accounts::check_password(ctx, username, password, client).await?;
+    if let Some(pending) = factors::challenge_if_needed(ctx, &user, Purpose::Token, client).await? {
+        return Ok(Login::SecondFactor(pending));
+    }
     let mut change = ctx.begin().await?;
-    let now = change.now;
-    let family = change.insert_family(user.id, now).await?;
-    let refresh_token = new_refresh_token(ctx, &mut change, family).await?;
-    audit::record(
-        &mut change,
-        Event::new(Kind::TokenIssued, client).user(user.id).actor(Some(user.id)).detail(json!({"family": family})),
-    )
-    .await?;
+    let pair = start_family(ctx, &mut change, user, &["pwd".to_string()], client).await?;
     change.commit().await?;
     metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
-    pair(ctx, user, refresh_token)
+    Ok(Login::Done(pair))
+}
+
+/// `POST /api/token/second-factor`: the second step of a token login.
+pub async fn issue_second_step(
+    ctx: &Ctx,
+    challenge: Option<&str>,
+    code: Code<'_>,
+    client: &Client,
+) -> Result<TokenPair, AppError> {
+    let step = factors::second_step(ctx, Purpose::Token, challenge, None, code, client).await?;
+    let mut change = step.change;
+    let pair = start_family(ctx, &mut change, step.user, &step.amr, client).await?;
+    change.commit().await?;
+    throttle::password_accepted(ctx, step.slots).await;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    Ok(pair)
+}
+
+async fn start_family(
+    ctx: &Ctx,
+    change: &mut Change<'_>,
+    user: User,
+    amr: &[String],
+    client: &Client,
+) -> Result<TokenPair, AppError> {
+    let now = change.now;
+    let family = change.insert_family(user.id, now, &amr.join(" ")).await?;
+    let refresh_token = new_refresh_token(ctx, change, family).await?;
+    audit::record(
+        change,
+        Event::new(Kind::TokenIssued, client)
+            .user(user.id)
+            .actor(Some(user.id))
+            .detail(json!({"family": family, "amr": amr})),
+    )
+    .await?;
+    pair(ctx, user, refresh_token, now, amr)
 }
 
 /// `POST /api/token/refresh`: spends a refresh token for a new pair.
@@ -91,7 +126,8 @@ pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Res
     .await?;
     tx.commit().await?;
     let user = ctx.store.user_by_id(row.user_id).await?.ok_or(AppError::InvalidToken)?.into_user().0;
-    pair(ctx, user, refresh_token)
+    let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
+    pair(ctx, user, refresh_token, row.auth_at, &amr)
 }
 
 /// `POST /api/token/revoke`: ends the token's family. Unknown tokens are fine too.
@@ -119,8 +155,9 @@ pub async fn revoke(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Resu
 /// The user an access token speaks for. Expired → `TokenExpired`; anything else that
 /// is not our valid token → `InvalidToken`. The user must still exist. A token whose
 /// signature was verified is remembered (by its hash) while the auth cache may answer;
-/// its times are checked on every use.
-pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Arc<User>, AppError> {
+/// its times are checked on every use. Answers the user and what the token says of its
+/// login (`auth_time`, `amr`).
+pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<(Arc<User>, Arc<CachedToken>), AppError> {
     let hash = token_digest(token);
     let verified = match ctx.cache.token(&hash) {
         Some(cached) => {
@@ -137,12 +174,19 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Arc<User>, AppError>
             let fill = ctx.cache.begin_fill();
             let claims = verify(ctx, token).await?;
             let user_id: i64 = claims.sub.parse().map_err(|_| AppError::InvalidToken)?;
-            let verified = Arc::new(CachedToken { user_id, nbf: claims.nbf, exp: claims.exp });
+            let verified = Arc::new(CachedToken {
+                user_id,
+                nbf: claims.nbf,
+                exp: claims.exp,
+                auth_time: claims.auth_time,
+                amr: claims.amr,
+            });
             ctx.cache.put_token(fill, hash, Arc::clone(&verified));
             verified
         }
     };
-    accounts::user(ctx, verified.user_id).await?.ok_or(AppError::InvalidToken)
+    let user = accounts::user(ctx, verified.user_id).await?.ok_or(AppError::InvalidToken)?;
+    Ok((user, verified))
 }
 
 async fn verify(ctx: &Ctx, token: &str) -> Result<Claims, AppError> {
@@ -165,7 +209,13 @@ async fn new_refresh_token(ctx: &Ctx, change: &mut Change<'_>, family: i64) -> R
     Ok(token)
 }
 
-fn pair(ctx: &Ctx, user: User, refresh_token: String) -> Result<TokenPair, AppError> {
+fn pair(ctx: &Ctx, user: User, refresh_token: String, auth_time: i64, amr: &[String]) -> Result<TokenPair, AppError> {
+    let (access_token, expires_in) = access_token(ctx, &user, auth_time, amr)?;
+    Ok(TokenPair { access_token, token_type: "Bearer", expires_in, refresh_token, user })
+}
+
+/// A signed access token for `user` and its lifetime in seconds.
+pub fn access_token(ctx: &Ctx, user: &User, auth_time: i64, amr: &[String]) -> Result<(String, i64), AppError> {
     let now = ctx.now();
     let ttl = ctx.config.tokens.access_ttl.secs();
     let claims = Claims {
@@ -178,9 +228,11 @@ fn pair(ctx: &Ctx, user: User, refresh_token: String) -> Result<TokenPair, AppEr
         nbf: now,
         exp: now + ttl,
         jti: new_token()[..22].to_string(),
+        amr: amr.to_vec(),
+        auth_time,
     };
-    let access_token = ctx.keys.current().sign(&claims).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: ttl, refresh_token, user })
+    let token = ctx.keys.current().sign(&claims).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((token, ttl))
 }
 
 /// Revokes every refresh-token family of the user, as part of the caller's change.

@@ -14,18 +14,24 @@ pub struct RefreshRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When the login that started the family happened, and how it authenticated.
+    pub auth_at: i64,
+    pub amr: String,
 }
 
-pub(super) const REFRESH_BY_HASH: &str = "SELECT t.id, t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at
+pub(super) const REFRESH_BY_HASH: &str = "SELECT t.id, t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at,
+        f.auth_at, f.amr
     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = $1";
 
 impl Tx {
-    pub async fn insert_family(&mut self, user_id: UserId, now: i64) -> Result<i64, StoreError> {
+    /// A family for a login made now, authenticated by `amr` (space-separated methods).
+    pub async fn insert_family(&mut self, user_id: UserId, now: i64, amr: &str) -> Result<i64, StoreError> {
         let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(
-            "INSERT INTO refresh_families (user_id, created_at) VALUES ($1, $2) RETURNING id"
+            "INSERT INTO refresh_families (user_id, created_at, auth_at, amr) VALUES ($1, $2, $2, $3) RETURNING id"
         )
         .bind(user_id)
         .bind(now)
+        .bind(amr)
         .fetch_one(conn)
         .await)?;
         Ok(id)

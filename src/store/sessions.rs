@@ -101,8 +101,8 @@ impl Tx {
 
     pub async fn insert_session(&mut self, new: &NewSession<'_>) -> Result<i64, StoreError> {
         const SQL: &str =
-            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent)
-            VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id";
+            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent, auth_at)
+            VALUES ($1, $2, $3, $3, $4, $5, $6, $3) RETURNING id";
         let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL)
             .bind(new.user_id)
             .bind(new.token_hash)

@@ -18,6 +18,7 @@ mod hostile_input;
 mod operations;
 mod passwords;
 mod posts;
+mod second_factors;
 mod secrets;
 mod slow_clients;
 mod throttling;

@@ -27,6 +27,8 @@ fn claims_for(app: &TestApp, sub: &str, exp_in: i64) -> Claims {
         nbf: now,
         exp: now + exp_in,
         jti: "test".into(),
+        amr: vec!["pwd".into()],
+        auth_time: now,
     }
 }
 

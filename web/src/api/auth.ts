@@ -12,9 +12,21 @@ export function signup(input: SignupInput): Promise<User> {
   return request<User>("POST", "/api/signup", { json: input });
 }
 
-/** `username` may also be the account's email address. */
+/**
+ * `username` may also be the account's email address. For an account with a
+ * second factor this rejects with an ApiError `second_factor_required` whose
+ * `secondFactor` holds the challenge for `loginSecondFactor`.
+ */
 export function login(username: string, password: string): Promise<User> {
   return request<User>("POST", "/api/login", { json: { username, password } });
+}
+
+/** A code from the authenticator app, or one of the recovery codes. */
+export type SecondFactorProof = { code: string } | { recovery_code: string };
+
+/** Finishes a login with the challenge from `login` (same browser: a cookie binds it). */
+export function loginSecondFactor(challenge: string, proof: SecondFactorProof): Promise<User> {
+  return request<User>("POST", "/api/login/second-factor", { json: { challenge, ...proof } });
 }
 
 /** The logged-in user, or null when the cookie names no live session (204). */

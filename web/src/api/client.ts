@@ -20,12 +20,22 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "validation_failed"
   | "rate_limited"
+  | "second_factor_required"
+  | "invalid_challenge"
+  | "invalid_code"
+  | "reauthentication_required"
+  | "second_factor_enabled"
   | "internal"
   | "unavailable"
   | "network_error"
   | "bad_response";
 
 export type FieldErrors = Record<string, string>;
+
+export interface SecondFactorChallenge {
+  challenge: string;
+  methods: string[];
+}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -34,6 +44,8 @@ export class ApiError extends Error {
   readonly fields: FieldErrors | undefined;
   /** Seconds to wait, from `Retry-After`, when the server sent one. */
   readonly retryAfter: number | undefined;
+  /** With `second_factor_required`: what finishes the login, and how. */
+  readonly secondFactor: SecondFactorChallenge | undefined;
 
   constructor(init: {
     status: number;
@@ -41,6 +53,7 @@ export class ApiError extends Error {
     message: string;
     fields?: FieldErrors | undefined;
     retryAfter?: number | undefined;
+    secondFactor?: SecondFactorChallenge | undefined;
   }) {
     super(init.message);
     this.name = "ApiError";
@@ -48,6 +61,7 @@ export class ApiError extends Error {
     this.code = init.code;
     this.fields = init.fields;
     this.retryAfter = init.retryAfter;
+    this.secondFactor = init.secondFactor;
   }
 }
 
@@ -142,6 +156,8 @@ interface ErrorBody {
   error?: unknown;
   message?: unknown;
   fields?: unknown;
+  challenge?: unknown;
+  methods?: unknown;
 }
 
 function toApiError(response: Response, text: string): ApiError {
@@ -161,6 +177,13 @@ function toApiError(response: Response, text: string): ApiError {
     message: describe(code, response.status, retryAfter),
     fields: fieldsFor(code, serverFields),
     retryAfter,
+    secondFactor:
+      typeof parsed.challenge === "string"
+        ? {
+            challenge: parsed.challenge,
+            methods: Array.isArray(parsed.methods) ? parsed.methods.filter((m): m is string => typeof m === "string") : [],
+          }
+        : undefined,
   });
 }
 
@@ -220,6 +243,16 @@ function describe(code: string, status: number, retryAfter: number | undefined):
       return retryAfter === undefined
         ? "Too many attempts. Try again later."
         : `Too many attempts. Try again in ${formatWait(retryAfter)}.`;
+    case "second_factor_required":
+      return "Enter the code from your authenticator app to finish logging in.";
+    case "invalid_challenge":
+      return "This login has expired. Please enter your username and password again.";
+    case "invalid_code":
+      return "That code is not valid. Codes work once; wait for the next one or use a recovery code.";
+    case "reauthentication_required":
+      return "Please confirm your password to continue.";
+    case "second_factor_enabled":
+      return "An authenticator app is already set up for this account.";
     case "unavailable":
       return "The service is temporarily unavailable. Please try again in a moment.";
     case "internal":

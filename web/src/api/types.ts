@@ -45,7 +45,15 @@ export type AuditKind =
   | "password_changed"
   | "session_revoked"
   | "roles_changed"
-  | "user_deleted";
+  | "user_deleted"
+  | "second_factor_required"
+  | "second_factor_failed"
+  | "totp_enabled"
+  | "totp_disabled"
+  | "recovery_codes_regenerated"
+  | "recovery_code_used"
+  | "second_factor_removed"
+  | "reauthenticated";
 
 export interface AuditEvent {
   id: number;

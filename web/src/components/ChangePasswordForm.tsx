@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { changePassword } from "../api/account";
+import { reauthenticate } from "../api/factors";
 import { ApiError, isApiError, type FieldErrors } from "../api/client";
 import { confirmationProblem, PASSWORD_RULE, passwordProblem } from "../lib/validation";
 import { Alert } from "./Alert";
@@ -30,11 +31,19 @@ export function ChangePasswordForm({ username, onChanged }: { username: string; 
     setDone(false);
     const changed = await form.submit(async () => {
       try {
-        await changePassword(current, next);
+        try {
+          await changePassword(current, next);
+        } catch (error) {
+          // The login is older than the step-up window: the current password
+          // just typed is the proof the server asks for, so renew and retry.
+          if (!isApiError(error, "reauthentication_required")) throw error;
+          await reauthenticate(current);
+          await changePassword(current, next);
+        }
       } catch (error) {
         // Here "wrong username or password" can only mean the current password;
         // say so next to that field if the server did not already.
-        if (isApiError(error, "invalid_credentials") && !error.fields) {
+        if (isApiError(error, "invalid_credentials") && !error.fields?.current_password) {
           throw new ApiError({
             status: error.status,
             code: error.code,

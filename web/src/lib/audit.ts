@@ -13,6 +13,14 @@ const KINDS: Record<string, { label: string; warn?: boolean }> = {
   session_revoked: { label: "Session ended" },
   roles_changed: { label: "Roles changed" },
   user_deleted: { label: "Account deleted", warn: true },
+  second_factor_required: { label: "Password accepted, code asked" },
+  second_factor_failed: { label: "Wrong second-factor code", warn: true },
+  totp_enabled: { label: "Authenticator app turned on" },
+  totp_disabled: { label: "Authenticator app turned off", warn: true },
+  recovery_codes_regenerated: { label: "New recovery codes" },
+  recovery_code_used: { label: "Recovery code used" },
+  second_factor_removed: { label: "Second factor removed by an admin", warn: true },
+  reauthenticated: { label: "Confirmed password" },
 };
 
 export function describeKind(kind: string): { label: string; warn: boolean } {

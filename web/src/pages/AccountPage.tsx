@@ -4,6 +4,7 @@ import { useAuth } from "../auth/AuthContext";
 import { AvatarForm } from "../components/AvatarForm";
 import { ChangePasswordForm } from "../components/ChangePasswordForm";
 import { Page } from "../components/Page";
+import { SecuritySection } from "../components/SecuritySection";
 import { SessionList } from "../components/SessionList";
 import { Time } from "../components/Time";
 
@@ -36,6 +37,10 @@ export function AccountPage() {
       <section className="card" aria-labelledby="password-heading">
         <h2 id="password-heading">Change password</h2>
         <ChangePasswordForm username={user.username} onChanged={() => setSessionsVersion((n) => n + 1)} />
+      </section>
+      <section className="card" aria-labelledby="security-heading">
+        <h2 id="security-heading">Two-step verification</h2>
+        <SecuritySection username={user.username} />
       </section>
       <section className="card" aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Where you are signed in</h2>

@@ -1,0 +1,91 @@
+import { createHmac } from "node:crypto";
+import type { Page } from "@playwright/test";
+import { expect, logIn, screenshot, signUp, skipWithoutChromium, test, uniqueName } from "../support/fixtures.ts";
+
+skipWithoutChromium();
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+function base32Decode(text: string): Buffer {
+  let bits = 0;
+  let value = 0;
+  const bytes: number[] = [];
+  for (const char of text.replace(/=+$/, "").toUpperCase()) {
+    const index = BASE32.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${char}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps: the code of `step`. */
+function totp(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 1_000_000).padStart(6, "0");
+}
+
+const currentStep = () => Math.floor(Date.now() / 1000 / 30);
+
+async function logOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Log in" })).toBeVisible();
+}
+
+test("an authenticator app is enrolled with its QR code, then asked for at login; recovery codes work once", async ({
+  page,
+}) => {
+  const account = { username: uniqueName("totp"), password: "orchid lantern 1843" };
+  await signUp(page, account);
+
+  await page.getByRole("link", { name: "Account", exact: true }).click();
+  const security = page.getByRole("region", { name: "Two-step verification" });
+  await security.getByRole("button", { name: "Set up authenticator app" }).click();
+  await expect(security.getByRole("img", { name: "QR code for your authenticator app" })).toBeVisible();
+  const secret = (await security.getByTestId("totp-secret").textContent())!.trim();
+  const enrolledAt = currentStep();
+  await security.getByLabel("Code from the app").fill(totp(secret, enrolledAt));
+  await security.getByRole("button", { name: "Turn on" }).click();
+
+  const codes = security.getByRole("listitem");
+  await expect(codes).toHaveCount(10);
+  const recoveryCodes = (await codes.allTextContents()).map((c) => c.trim());
+  await screenshot(page, "recovery-codes");
+  await security.getByRole("button", { name: "I have saved them" }).click();
+  await expect(security.getByText("Authenticator app: on.")).toBeVisible();
+  await expect(security.getByText("10 recovery codes left.")).toBeVisible();
+
+  // The password alone no longer logs in: the second step asks for a code.
+  await logOut(page);
+  await logIn(page, account);
+  await expect(page.getByRole("heading", { level: 1, name: "Two-step verification" })).toBeVisible();
+  // The enrolment spent this step's code; the next step's is within the drift allowed.
+  await page.getByLabel("Authentication code").fill(totp(secret, Math.max(enrolledAt, currentStep()) + 1));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${account.username}!` })).toBeVisible();
+
+  // A recovery code instead of the app; the same code a second time is refused.
+  for (const attempt of ["first", "again"]) {
+    await logOut(page);
+    await logIn(page, account);
+    await page.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
+    await page.getByRole("button", { name: "Verify" }).click();
+    if (attempt === "first") {
+      await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${account.username}!` })).toBeVisible();
+    } else {
+      await expect(page.getByRole("alert").filter({ hasText: "That code is not valid." })).toBeVisible();
+    }
+  }
+  await page.getByLabel("Recovery code").fill(recoveryCodes[1]!);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${account.username}!` })).toBeVisible();
+});

@@ -1,0 +1,222 @@
+//! API.md "Second factors": the second step of a login, TOTP enrolment, recovery codes,
+//! re-authentication (step-up), and an admin's removal of a user's factors.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{path_id, AdminUser, CurrentUser, Json};
+use crate::app::AppState;
+use crate::domain::User;
+use crate::error::{AppError, ErrorBody};
+use crate::service::factors::{self, Code, RecoveryCodes, SecondFactors, TotpEnrolment};
+use crate::service::stepup::{self, Reauthenticated};
+use crate::service::tokens::{self, TokenPair};
+use crate::service::{accounts, Client};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/login/second-factor", post(login_second_factor))
+        .route("/api/token/second-factor", post(token_second_factor))
+        .route("/api/reauthenticate", post(reauthenticate))
+        .route("/api/me/second-factors", get(my_second_factors))
+        .route("/api/me/totp", post(begin_totp))
+        .route("/api/me/totp/confirm", post(confirm_totp))
+        .route("/api/me/totp/disable", post(disable_totp))
+        .route("/api/me/recovery-codes", post(regenerate_recovery_codes))
+        .route("/api/users/{id}/second-factors", delete(remove_user_second_factors))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SecondFactorRequest {
+    /// The `challenge` of the `second_factor_required` answer.
+    challenge: Option<String>,
+    /// A six-digit code from the authenticator app...
+    #[schema(example = "123456")]
+    code: Option<String>,
+    /// ...or one of the recovery codes (each works once).
+    recovery_code: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReauthenticateRequest {
+    password: Option<String>,
+    /// A code from the authenticator app (accounts with TOTP enabled).
+    code: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmTotpRequest {
+    /// The code the authenticator app shows for the new secret.
+    #[schema(example = "123456")]
+    code: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DisableTotpRequest {
+    password: Option<String>,
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+/// Finishes a cookie login that answered `second_factor_required`: sets the session
+/// cookie exactly as a one-step login does. Needs the binding cookie set with the challenge.
+#[utoipa::path(post, path = "/api/login/second-factor", tag = "second factors", request_body = SecondFactorRequest,
+    responses(
+        (status = 200, description = "Logged in; sets a new session cookie", body = User),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_challenge (unknown, expired, used, for the token route, or from another browser: log in again); invalid_code (wrong or already used code: try again)", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "neither or both of code and recovery_code", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many wrong codes for this account, with Retry-After", body = ErrorBody)))]
+pub async fn login_second_factor(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Json(req): Json<SecondFactorRequest>,
+) -> Result<Response, AppError> {
+    let code = Code::from_fields(req.code.as_deref(), req.recovery_code.as_deref())?;
+    let binding = state.challenge_cookie.read(&headers);
+    let previous = state.cookie.read(&headers);
+    let (user, issued) =
+        accounts::login_second_step(&state.ctx, req.challenge.as_deref(), binding, code, previous, &client).await?;
+    let mut response = ([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response();
+    response.headers_mut().append(header::SET_COOKIE, state.challenge_cookie.clear());
+    Ok(response)
+}
+
+/// Finishes a token login that answered `second_factor_required`, from the same client
+/// (User-Agent and address) that sent the password.
+#[utoipa::path(post, path = "/api/token/second-factor", tag = "second factors", request_body = SecondFactorRequest,
+    responses((status = 200, body = TokenPair), (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_challenge or invalid_code", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn token_second_factor(
+    State(state): State<AppState>,
+    client: Client,
+    Json(req): Json<SecondFactorRequest>,
+) -> Result<axum::Json<TokenPair>, AppError> {
+    let code = Code::from_fields(req.code.as_deref(), req.recovery_code.as_deref())?;
+    Ok(axum::Json(tokens::issue_second_step(&state.ctx, req.challenge.as_deref(), code, &client).await?))
+}
+
+/// Proves again who the caller is (password, TOTP code, or both) so that sensitive
+/// changes are allowed for `security.step_up_window`.
+#[utoipa::path(post, path = "/api/reauthenticate", tag = "second factors", request_body = ReauthenticateRequest,
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "Renewed; with a Bearer token, carries a new access token", body = Reauthenticated),
+        (status = 401, description = "unauthorized; invalid_credentials (wrong password); invalid_code", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn reauthenticate(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    Json(req): Json<ReauthenticateRequest>,
+) -> Result<axum::Json<Reauthenticated>, AppError> {
+    let done = stepup::reauthenticate(
+        &state.ctx,
+        &caller.user,
+        &caller.proof,
+        req.password.as_deref(),
+        req.code.as_deref(),
+        &client,
+    )
+    .await?;
+    Ok(axum::Json(done))
+}
+
+/// The caller's second factors.
+#[utoipa::path(get, path = "/api/me/second-factors", tag = "second factors", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = SecondFactors), (status = 401, body = ErrorBody)))]
+pub async fn my_second_factors(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<axum::Json<SecondFactors>, AppError> {
+    Ok(axum::Json(factors::status(&state.ctx, caller.user.id).await?))
+}
+
+/// Starts enrolling an authenticator app: a new secret, inactive until confirmed with a
+/// code. Starting again replaces a pending (never an enabled) secret.
+#[utoipa::path(post, path = "/api/me/totp", tag = "second factors", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = TotpEnrolment), (status = 401, body = ErrorBody),
+        (status = 403, description = "reauthentication_required, or csrf_rejected", body = ErrorBody),
+        (status = 409, description = "second_factor_enabled", body = ErrorBody)))]
+pub async fn begin_totp(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<axum::Json<TotpEnrolment>, AppError> {
+    Ok(axum::Json(factors::begin_totp(&state.ctx, &caller.user, &caller.proof).await?))
+}
+
+/// Enables the pending authenticator app with its first code; answers ten recovery
+/// codes, shown this once.
+#[utoipa::path(post, path = "/api/me/totp/confirm", tag = "second factors", request_body = ConfirmTotpRequest,
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 401, description = "unauthorized, or invalid_code", body = ErrorBody),
+        (status = 403, description = "reauthentication_required, or csrf_rejected", body = ErrorBody),
+        (status = 404, description = "no enrolment pending", body = ErrorBody),
+        (status = 409, description = "second_factor_enabled", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    Json(req): Json<ConfirmTotpRequest>,
+) -> Result<axum::Json<RecoveryCodes>, AppError> {
+    let codes = factors::confirm_totp(&state.ctx, &caller.user, &caller.proof, req.code.as_deref(), &client).await?;
+    Ok(axum::Json(codes))
+}
+
+/// Turns the authenticator app off (and its recovery codes): needs the password and a
+/// code or a recovery code.
+#[utoipa::path(post, path = "/api/me/totp/disable", tag = "second factors", request_body = DisableTotpRequest,
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 204, description = "Disabled"),
+        (status = 401, description = "unauthorized; invalid_credentials (wrong password); invalid_code", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 404, description = "no authenticator app enabled", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn disable_totp(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    Json(req): Json<DisableTotpRequest>,
+) -> Result<StatusCode, AppError> {
+    let code = Code::from_fields(req.code.as_deref(), req.recovery_code.as_deref())?;
+    factors::disable_totp(&state.ctx, &caller.user, req.password.as_deref(), code, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ten new recovery codes; the previous ones stop working.
+#[utoipa::path(post, path = "/api/me/recovery-codes", tag = "second factors", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = ErrorBody),
+        (status = 403, description = "reauthentication_required, or csrf_rejected", body = ErrorBody),
+        (status = 404, description = "no authenticator app enabled", body = ErrorBody)))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+) -> Result<axum::Json<RecoveryCodes>, AppError> {
+    Ok(axum::Json(factors::regenerate_recovery_codes(&state.ctx, &caller.user, &caller.proof, &client).await?))
+}
+
+/// Removes a user's second factors (a lost phone and lost recovery codes). Admin only;
+/// audited as `second_factor_removed`.
+#[utoipa::path(delete, path = "/api/users/{id}/second-factors", tag = "admin", security(("session" = []), ("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Removed (also when there were none)"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_user_second_factors(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    factors::remove_for_user(&state.ctx, path_id(&id)?, Some(admin.user.id), &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,226 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { renderSVG } from "uqr";
+import { isApiError, type FieldErrors } from "../api/client";
+import {
+  beginTotp,
+  confirmTotp,
+  disableTotp,
+  mySecondFactors,
+  regenerateRecoveryCodes,
+  type SecondFactors,
+  type TotpEnrolment,
+} from "../api/factors";
+import { Alert } from "./Alert";
+import { Field } from "./Field";
+import { ReauthPrompt } from "./ReauthPrompt";
+import { RecoveryCodesPanel } from "./RecoveryCodesPanel";
+import { useForm } from "./useForm";
+
+type Step =
+  | { kind: "idle" }
+  | { kind: "reauth"; retry: () => void }
+  | { kind: "enrolling"; enrolment: TotpEnrolment }
+  | { kind: "codes"; codes: string[] }
+  | { kind: "disabling" };
+
+/** The account page's two-step verification: the authenticator app and recovery codes. */
+export function SecuritySection({ username }: { username: string }) {
+  const [status, setStatus] = useState<SecondFactors | null>(null);
+  const [version, setVersion] = useState(0);
+  const [step, setStep] = useState<Step>({ kind: "idle" });
+  const form = useForm([]);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    mySecondFactors(controller.signal).then(setStatus, () => undefined);
+    return () => controller.abort();
+  }, [version]);
+
+  const reload = () => {
+    setStep({ kind: "idle" });
+    setVersion((n) => n + 1);
+  };
+
+  // A sensitive change answers `reauthentication_required` when the login is
+  // older than the step-up window: ask for the password here, then retry.
+  const run = (action: () => Promise<void>) => {
+    void form.submit(async () => {
+      try {
+        await action();
+      } catch (error) {
+        if (isApiError(error, "reauthentication_required")) {
+          setStep({ kind: "reauth", retry: () => run(action) });
+          return;
+        }
+        throw error;
+      }
+    });
+  };
+
+  const start = () => run(async () => setStep({ kind: "enrolling", enrolment: await beginTotp() }));
+  const newCodes = () =>
+    run(async () => setStep({ kind: "codes", codes: (await regenerateRecoveryCodes()).recovery_codes }));
+
+  if (step.kind === "reauth") {
+    return <ReauthPrompt onConfirmed={step.retry} onCancel={() => setStep({ kind: "idle" })} />;
+  }
+  if (step.kind === "enrolling") {
+    return (
+      <Enrol
+        enrolment={step.enrolment}
+        onEnabled={(codes) => setStep({ kind: "codes", codes })}
+        onCancel={reload}
+      />
+    );
+  }
+  if (step.kind === "codes") {
+    return <RecoveryCodesPanel codes={step.codes} username={username} onDone={reload} />;
+  }
+  if (step.kind === "disabling") {
+    return <Disable onDisabled={reload} onCancel={() => setStep({ kind: "idle" })} />;
+  }
+  if (!status) return <p className="muted">Loading…</p>;
+
+  return (
+    <div className="form">
+      <Alert message={form.message} />
+      {status.totp_enabled ? (
+        <>
+          <p>
+            <strong>Authenticator app: on.</strong> Logging in asks for a code from your app after your password.{" "}
+            {status.recovery_codes_left === 1
+              ? "1 recovery code left."
+              : `${status.recovery_codes_left} recovery codes left.`}
+          </p>
+          <div className="button-row">
+            <button type="button" className="button" onClick={newCodes} disabled={form.busy}>
+              New recovery codes
+            </button>
+            <button type="button" className="button button-danger-quiet" onClick={() => setStep({ kind: "disabling" })}>
+              Turn off
+            </button>
+          </div>
+        </>
+      ) : (
+        <>
+          <p>
+            Protect your account with a second step at login: a code from an authenticator app on your phone (such as
+            Google Authenticator, Aegis or 1Password).
+          </p>
+          <button type="button" className="button button-primary" onClick={start} disabled={form.busy}>
+            Set up authenticator app
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
+function Enrol({
+  enrolment,
+  onEnabled,
+  onCancel,
+}: {
+  enrolment: TotpEnrolment;
+  onEnabled: (codes: string[]) => void;
+  onCancel: () => void;
+}) {
+  const [code, setCode] = useState("");
+  const form = useForm(["code"]);
+  const qr = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(renderSVG(enrolment.otpauth_url))}`;
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    const typed = code.replace(/\s/g, "");
+    let codes: string[] = [];
+    const ok = await form.submit(
+      async () => {
+        codes = (await confirmTotp(typed)).recovery_codes;
+      },
+      (): FieldErrors => (/^\d{6}$/.test(typed) ? {} : { code: "Enter the 6-digit code your app shows." }),
+    );
+    if (ok) onEnabled(codes);
+  };
+
+  return (
+    <form id={form.formId} className="form" onSubmit={onSubmit} noValidate aria-label="Set up authenticator app">
+      <p>Scan this QR code with your authenticator app, then enter the code it shows.</p>
+      <img className="totp-qr" src={qr} alt="QR code for your authenticator app" width={200} height={200} />
+      <p>
+        Cannot scan? Enter this key instead: <code data-testid="totp-secret">{enrolment.secret}</code>
+      </p>
+      <Alert message={form.message} />
+      <Field
+        label="Code from the app"
+        name="code"
+        autoComplete="one-time-code"
+        inputMode="numeric"
+        value={code}
+        onChange={(e) => setCode(e.target.value)}
+        error={form.errors.code}
+        required
+      />
+      <div className="button-row">
+        <button type="submit" className="button button-primary" disabled={form.busy}>
+          {form.busy ? "Turning on…" : "Turn on"}
+        </button>
+        <button type="button" className="button button-quiet" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: () => void }) {
+  const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const form = useForm(["password", "code"]);
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    const typed = code.trim();
+    const proof = /^\d{6}$/.test(typed.replace(/\s/g, "")) ? { code: typed.replace(/\s/g, "") } : { recovery_code: typed };
+    const ok = await form.submit(
+      () => disableTotp(password, proof),
+      () => ({
+        ...(password === "" ? { password: "Enter your password." } : {}),
+        ...(typed === "" ? { code: "Enter a code from your app or a recovery code." } : {}),
+      }),
+    );
+    if (ok) onDisabled();
+  };
+
+  return (
+    <form id={form.formId} className="form" onSubmit={onSubmit} noValidate aria-label="Turn off authenticator app">
+      <Alert message={form.message} />
+      <Field
+        label="Your password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        error={form.errors.password}
+        required
+      />
+      <Field
+        label="Code from the app, or a recovery code"
+        name="code"
+        autoComplete="one-time-code"
+        value={code}
+        onChange={(e) => setCode(e.target.value)}
+        error={form.errors.code}
+        required
+      />
+      <div className="button-row">
+        <button type="submit" className="button button-danger" disabled={form.busy}>
+          {form.busy ? "Turning off…" : "Turn off authenticator app"}
+        </button>
+        <button type="button" className="button button-quiet" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
