@@ -5,8 +5,10 @@
 #      server (the cluster, race and fault tests use it in both runs; Redis is taken from
 #      LATCHKEY_TEST_REDIS_URL, default redis://127.0.0.1:6379). Without it those are
 #      skipped, except under CI=true, where they must run.
-#   2. the web app: type-check, lint, Vitest,
-#   3. the browser journeys: Playwright with Debian's /usr/bin/chromium against the
+#   2. the contract: schemathesis against the release binary (scripts/contract.sh; needs
+#      python3 with venv, and PyPI the first time),
+#   3. the web app: type-check, lint, Vitest,
+#   4. the browser journeys: Playwright with Debian's /usr/bin/chromium against the
 #      release binary (skipped with a notice when Chromium is missing, unless CI=true).
 # Everything is built in the release profile, once.
 set -euo pipefail
@@ -29,6 +31,9 @@ if [ -n "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
 else
   step "PostgreSQL run skipped: set LATCHKEY_TEST_POSTGRES_URL=postgres://user@host/db to include it"
 fi
+
+step "The contract: schemathesis against the release binary (scripts/contract.sh)"
+./scripts/contract.sh
 
 step "Web app: type-check, lint, unit tests"
 (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run typecheck && npm run lint && npm test)

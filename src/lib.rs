@@ -34,6 +34,8 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod feed;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod limiter;
 pub mod server;

@@ -5,6 +5,7 @@
 //! imported hash cannot exhaust CPU or memory.
 
 use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
 use password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::rngs::OsRng;
 use rand::TryRngCore;
@@ -72,8 +73,8 @@ pub fn hash(algorithm: PasswordAlgorithm, password: &str) -> Result<String, Hash
 /// verifying anything: the check an import makes before it stores a hash.
 pub fn check_format(stored: &str) -> Result<(), HashError> {
     if is_bcrypt(stored) {
-        let parts: bcrypt::HashParts = stored.parse().map_err(|_| HashError::UnknownFormat)?;
-        return if parts.get_cost() > MAX_BCRYPT_COST { Err(HashError::TooCostly) } else { Ok(()) };
+        let cost = bcrypt_cost(stored).ok_or(HashError::UnknownFormat)?;
+        return if cost > MAX_BCRYPT_COST { Err(HashError::TooCostly) } else { Ok(()) };
     }
     if werkzeug::looks_like(stored) {
         return werkzeug::parse(stored).map(drop);
@@ -129,6 +130,16 @@ fn argon2_params(parsed: &PasswordHash<'_>) -> Result<Params, HashError> {
     {
         return Err(HashError::UnknownFormat);
     }
+    // What argon2 itself refuses when it verifies is refused here, before any hashing, so
+    // that a hash `user import` accepts is one a login can verify.
+    if !matches!(parsed.version, None | Some(0x10) | Some(0x13)) {
+        return Err(HashError::UnknownFormat);
+    }
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt.ok_or(HashError::UnknownFormat)?.decode_b64(&mut salt);
+    if salt.map_err(|_| HashError::UnknownFormat)?.len() < argon2::MIN_SALT_LEN {
+        return Err(HashError::UnknownFormat);
+    }
     let params = Params::try_from(parsed).map_err(|_| HashError::UnknownFormat)?;
     if params.m_cost() > MAX_ARGON2_MEMORY_KIB
         || params.t_cost() > MAX_ARGON2_ITERATIONS
@@ -148,8 +159,22 @@ fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| stored.starts_with(p))
 }
 
+/// The cost of a bcrypt hash laid out exactly as bcrypt writes it: `$2a$`, `$2b$`, `$2x$`
+/// or `$2y$`, two digits of cost (4 to 31), `$`, then 22 characters of salt and 31 of
+/// hash in bcrypt's base64, each decoding cleanly. The bcrypt crate's own parser is more
+/// lenient than its verifier (it skips empty `$` fields and takes any cost), so it cannot
+/// be the check an import relies on.
 fn bcrypt_cost(stored: &str) -> Option<u32> {
-    stored.get(4..6)?.parse().ok()
+    let rest = stored.get(4..)?;
+    let (cost, rest) = (rest.get(..2)?, rest.get(2..)?);
+    let (salt, hash) = rest.strip_prefix('$').filter(|r| r.len() == 53).map(|r| r.split_at(22))?;
+    if !cost.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cost: u32 = cost.parse().ok()?;
+    let salt_ok = bcrypt::BASE_64.decode(salt).is_ok_and(|s| s.len() == 16);
+    let hash_ok = bcrypt::BASE_64.decode(hash).is_ok();
+    ((4..=31).contains(&cost) && salt_ok && hash_ok).then_some(cost)
 }
 
 #[cfg(test)]
@@ -159,6 +184,28 @@ mod tests {
 
     /// Made by Python's `bcrypt` 5.0: `bcrypt.hashpw(b"correct horse battery", bcrypt.gensalt(12))`.
     pub const PYTHON_BCRYPT_12: &str = "$2b$12$.wIQ.XNLoyzccq1veD.w7uFPe7V0cEb.5wi5nQqQM7X8jURFp9dAe";
+
+    /// Found by the `foreign_hash` property (src/fuzzing.rs): each was accepted by
+    /// `check_format`, so `user import` stored it, and then every login failed with 500.
+    #[test]
+    fn the_import_refuses_what_a_login_could_not_verify() {
+        let body = &PYTHON_BCRYPT_12[7..];
+        for stored in [
+            format!("$2b$4${body}"),
+            format!("$2b$03${body}"),
+            format!("$2b$$12${body}"),
+            format!("$2b$12$${body}"),
+            format!("$2b$+4${body}"),
+            // The last salt character carries bits bcrypt's base64 does not allow.
+            format!("$2b$12${}/{}", &body[..21], &body[22..]),
+            "$argon2id$v=19$m=30,t=1,p=1$A+Aa$aA000AAaaA0a0AA0A0aAaa0".into(),
+            "$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$K2RVDNrCfTd3Z0/TiuCuhQ".into(),
+        ] {
+            assert_eq!(check_format(&stored), Err(HashError::UnknownFormat), "{stored}");
+        }
+        assert_eq!(check_format(PYTHON_BCRYPT_12), Ok(()));
+        assert_eq!(check_format("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$K2RVDNrCfTd3Z0/TiuCuhQ"), Ok(()));
+    }
 
     #[test]
     fn a_hash_made_by_python_bcrypt_verifies() {

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
@@ -10,7 +10,7 @@ use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{CurrentUser, Json};
+use super::extract::{CurrentUser, Json, PathId};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::sessions::SessionInfo;
@@ -27,7 +27,11 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
+    /// The password in use now (401 `invalid_credentials` when wrong).
+    #[schema(value_type = String, required = true, min_length = 1)]
     current_password: Option<String>,
+    /// The same rules as at signup: 8 to 256 characters, no NUL, not a common password.
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 256, pattern = r"^[^\x00]*$")]
     new_password: Option<String>,
 }
 
@@ -74,9 +78,8 @@ pub async fn delete_my_session(
     State(state): State<AppState>,
     caller: CurrentUser,
     client: Client,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, AppError> {
-    let id = super::extract::path_id(&id)?;
     sessions::revoke_own(&state.ctx, caller.user.id, id, &client).await?;
     if caller.session_id == Some(id) {
         return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookie.clear())]).into_response());
@@ -99,7 +102,8 @@ pub async fn delete_my_other_sessions(
 /// Stores the caller's avatar: the raw image as the body, with its Content-Type.
 #[utoipa::path(put, path = "/api/me/avatar", tag = "account", security(("session" = []), ("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "image/png", description = "PNG, JPEG or GIF, at most 5 MiB"),
-    responses((status = 204, description = "Stored"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 204, description = "Stored"), (status = 400, description = "The body could not be read", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, description = "Not PNG, JPEG or GIF, or the bytes are not the declared type", body = ErrorBody)))]
 pub async fn put_my_avatar(
     State(state): State<AppState>,
@@ -119,8 +123,8 @@ pub async fn put_my_avatar(
 /// A user's avatar: the exact bytes uploaded, with their type. Public.
 #[utoipa::path(get, path = "/api/users/{id}/avatar", tag = "account", params(("id" = i64, Path)),
     responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, body = ErrorBody)))]
-pub async fn get_avatar(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let (content_type, bytes) = avatars::get(&state.ctx, super::extract::path_id(&id)?).await?;
+pub async fn get_avatar(State(state): State<AppState>, PathId(id): PathId) -> Result<Response, AppError> {
+    let (content_type, bytes) = avatars::get(&state.ctx, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

@@ -1,13 +1,13 @@
 //! API.md "Authorization and the admin API" (role `admin`).
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{path_id, AdminUser, Json, Page};
+use super::extract::{AdminUser, Json, Page, PathId};
 use crate::app::AppState;
 use crate::domain::{Role, Roles, User};
 use crate::error::{AppError, ErrorBody};
@@ -39,13 +39,23 @@ pub struct AuditResponse {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RolesRequest {
-    #[schema(example = json!(["user", "admin"]))]
+    /// The new roles; `user` is kept whether listed or not.
+    #[schema(example = json!(["user", "admin"]), schema_with = role_names)]
     roles: Vec<String>,
+}
+
+/// `[a-z][a-z0-9_-]{0,31}` each (422 otherwise).
+fn role_names() -> utoipa::openapi::Array {
+    let name = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(r"^[a-z][a-z0-9_-]{0,31}$"));
+    utoipa::openapi::ArrayBuilder::new().items(name).build()
 }
 
 /// Users ordered by id, `limit` (1..=200, default 50) after the `after` id.
 #[utoipa::path(get, path = "/api/users", tag = "admin", security(("session" = []), ("bearer" = [])),
-    params(("limit" = Option<i64>, Query), ("after" = Option<i64>, Query)),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, default 50"),
+        ("after" = Option<i64>, Query, description = "Exclusive cursor: the `next` of the previous page")),
     responses((status = 200, body = UsersResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -62,9 +72,9 @@ pub async fn list_users(
 pub async fn get_user(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<axum::Json<User>, AppError> {
-    Ok(axum::Json(admin::get_user(&state.ctx, path_id(&id)?).await?))
+    Ok(axum::Json(admin::get_user(&state.ctx, id).await?))
 }
 
 /// Replaces the user's roles (`user` is always kept).
@@ -76,10 +86,9 @@ pub async fn set_user_roles(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     client: Client,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Json(req): Json<RolesRequest>,
 ) -> Result<axum::Json<User>, AppError> {
-    let id = path_id(&id)?;
     let roles =
         req.roles.iter().map(|r| Role::parse(r).map_err(|e| AppError::validation("roles", format!("{r:?} {e}"))));
     let roles = Roles::new(roles.collect::<Result<Vec<_>, _>>()?);
@@ -93,9 +102,9 @@ pub async fn revoke_user_sessions(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     client: Client,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, AppError> {
-    admin::revoke_user(&state.ctx, path_id(&id)?, Some(caller.user.id), &client).await?;
+    admin::revoke_user(&state.ctx, id, Some(caller.user.id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -107,15 +116,16 @@ pub async fn delete_user(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     client: Client,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, AppError> {
-    admin::delete_user(&state.ctx, path_id(&id)?, Some(caller.user.id), &client).await?;
+    admin::delete_user(&state.ctx, id, Some(caller.user.id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The audit log, newest first: `limit` (1..=200, default 100) before the `before` id.
 #[utoipa::path(get, path = "/api/audit", tag = "admin", security(("session" = []), ("bearer" = [])),
-    params(("limit" = Option<i64>, Query), ("before" = Option<i64>, Query)),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, default 100"),
+        ("before" = Option<i64>, Query, description = "Exclusive cursor: the `next` of the previous page")),
     responses((status = 200, body = AuditResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_audit_events(
     State(state): State<AppState>,

@@ -25,24 +25,39 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(me))
 }
 
+// The request schemas state the rules the server enforces, so that a generator producing
+// schema-valid bodies is never refused with 400 or 422. Fields are `Option` in Rust so a
+// missing one is a 422 naming it, not serde's 400; the schema still says "required".
+
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
-    #[schema(example = "ada")]
-    username: Option<String>,
+    /// 3 to 32 ASCII letters, digits, `_`, `.` and `-`; unique, compared case-insensitively.
+    #[schema(example = "ada", value_type = String, required = true, min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]*$")]
+    pub(crate) username: Option<String>,
+    /// 8 to 256 characters, no NUL, and not one of the 11,611 most common passwords (422).
+    /// With `password.algorithm = "bcrypt"` also at most 72 bytes.
+    #[schema(example = "correct horse battery", value_type = String, required = true, min_length = 8, max_length = 256, pattern = r"^[^\x00]*$")]
+    pub(crate) password: Option<String>,
+    /// When sent, must equal `password` (422 otherwise).
     #[schema(example = "correct horse battery")]
-    password: Option<String>,
-    /// When sent, must equal `password`.
-    password_confirmation: Option<String>,
-    email: Option<String>,
+    pub(crate) password_confirmation: Option<String>,
+    /// At most 254 characters, one `@` with text on both sides, no whitespace or control
+    /// characters; unique, compared case-insensitively. Empty or null: no email.
+    #[schema(
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = r"^([^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+)?$"
+    )]
+    pub(crate) email: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// The username or the email address.
-    #[schema(example = "ada")]
-    username: Option<String>,
-    #[schema(example = "correct horse battery")]
-    password: Option<String>,
+    #[schema(example = "ada", value_type = String, required = true)]
+    pub(crate) username: Option<String>,
+    #[schema(example = "correct horse battery", value_type = String, required = true)]
+    pub(crate) password: Option<String>,
 }
 
 /// Creates an account and logs it in.

@@ -3,10 +3,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
@@ -17,25 +18,48 @@ use crate::service::stepup::Proof;
 use crate::service::{sessions, Client};
 
 /// `axum::Json` whose rejections are API.md's: 415 without a JSON content type, 413 over
-/// the body limit, 400 for malformed JSON or wrong field types.
+/// the body limit, 400 for malformed JSON, wrong field types, or a body that is not an
+/// object (serde would otherwise read a struct from an array of its fields in order).
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(AppError::UnsupportedMediaType("Send the body as JSON with Content-Type: application/json"))
-            }
-            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::PayloadTooLarge { limit: "1 MiB" })
-            }
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::BadRequest(data_error_message(&e.body_text()))),
-            Err(JsonRejection::JsonSyntaxError(_)) => Err(AppError::BadRequest("The body is not valid JSON".into())),
-            Err(_) => Err(AppError::BadRequest("The request body could not be read".into())),
+        if !is_json_content_type(req.headers()) {
+            return Err(AppError::UnsupportedMediaType("Send the body as JSON with Content-Type: application/json"));
         }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: "1 MiB" },
+            _ => AppError::BadRequest("The request body could not be read".into()),
+        })?;
+        json_object(&bytes).map(Json)
+    }
+}
+
+/// The JSON body as `T`, refused unless it is a JSON object.
+pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(AppError::BadRequest("The body is not valid JSON".into())),
+        Some(_) => {
+            return Err(AppError::BadRequest("The JSON body must be an object with the documented fields".into()))
+        }
+    }
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(JsonRejection::JsonDataError(e)) => Err(AppError::BadRequest(data_error_message(&e.body_text()))),
+        Err(_) => Err(AppError::BadRequest("The body is not valid JSON".into())),
+    }
+}
+
+/// `application/json`, or any `application/*+json`, parameters allowed.
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.strip_prefix("application/") {
+        Some(subtype) => subtype == "json" || (subtype.ends_with("+json") && !subtype.contains('/')),
+        None => false,
     }
 }
 
@@ -225,8 +249,8 @@ where
     }
 }
 
-/// `?limit=N&<cursor>=ID` of a paginated list. A value that is not a number, or a
-/// limit outside `1..=max`, is 400; other query keys are ignored.
+/// `?limit=N&<cursor>=ID` of a paginated list. A value that is not a number, a limit
+/// outside `1..=max`, or either key given twice is 400; other query keys are ignored.
 pub struct Page {
     pub limit: i64,
     pub cursor: Option<i64>,
@@ -234,26 +258,44 @@ pub struct Page {
 
 impl Page {
     pub fn parse(query: Option<&str>, cursor: &str, default: i64, max: i64) -> Result<Page, AppError> {
-        let mut page = Page { limit: default, cursor: None };
+        let mut limit = None;
+        let mut after = None;
         let pairs = query.unwrap_or_default().split('&').filter(|p| !p.is_empty());
         for (key, value) in pairs.map(|p| p.split_once('=').unwrap_or((p, ""))) {
-            let number = || value.parse::<i64>().map_err(|_| AppError::BadRequest(format!("{key} must be an integer")));
-            if key == "limit" {
-                page.limit = number()?;
-                if !(1..=max).contains(&page.limit) {
-                    return Err(AppError::BadRequest(format!("limit must be between 1 and {max}")));
-                }
+            let slot = if key == "limit" {
+                &mut limit
             } else if key == cursor {
-                page.cursor = Some(number()?);
+                &mut after
+            } else {
+                continue;
+            };
+            if slot.is_some() {
+                return Err(AppError::BadRequest(format!("{key} may be given once")));
             }
+            let number = value.parse::<i64>().map_err(|_| AppError::BadRequest(format!("{key} must be an integer")))?;
+            *slot = Some(number);
         }
-        Ok(page)
+        let limit = limit.unwrap_or(default);
+        if !(1..=max).contains(&limit) {
+            return Err(AppError::BadRequest(format!("limit must be between 1 and {max}")));
+        }
+        Ok(Page { limit, cursor: after })
     }
 }
 
-/// A numeric path id; anything else names no resource.
-pub fn path_id(raw: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>().map_err(|_| AppError::NotFound)
+/// A numeric `{id}` path segment. Anything else (not a number, out of range, not even
+/// UTF-8) names no resource: 404 with API.md's body, never axum's plain-text 400.
+pub struct PathId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Path(raw) = <Path<String> as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        raw.parse::<i64>().map(PathId).map_err(|_| AppError::NotFound)
+    }
 }
 
 #[cfg(test)]
@@ -284,7 +326,7 @@ mod tests {
         assert_eq!((p.limit, p.cursor), (10, Some(17)));
         let p = Page::parse(None, "after", 50, 200).unwrap();
         assert_eq!((p.limit, p.cursor), (50, None));
-        for bad in ["limit=0", "limit=201", "limit=x", "after=abc", "limit="] {
+        for bad in ["limit=0", "limit=201", "limit=x", "after=abc", "limit=", "limit=5&limit=6", "after=1&after=2"] {
             assert!(Page::parse(Some(bad), "after", 50, 200).is_err(), "{bad}");
         }
     }

@@ -1,13 +1,13 @@
 //! API.md "Example protected resource": posts.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{path_id, CurrentUser, Json, Page};
+use super::extract::{CurrentUser, Json, Page, PathId};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::posts::{self, Post};
@@ -25,12 +25,14 @@ pub struct PostsResponse {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewPostRequest {
-    /// 1 to 10000 characters.
+    /// 1 to 10000 characters, not only whitespace, no NUL.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10000, pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$")]
     body: Option<String>,
 }
 
 /// Posts, newest first: `limit` (1..=200, default 50) before the `before` id. Public.
-#[utoipa::path(get, path = "/api/posts", tag = "posts", params(("limit" = Option<i64>, Query), ("before" = Option<i64>, Query)),
+#[utoipa::path(get, path = "/api/posts", tag = "posts", params(("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, default 50"),
+        ("before" = Option<i64>, Query, description = "Exclusive cursor: the `next` of the previous page")),
     responses((status = 200, body = PostsResponse), (status = 400, body = ErrorBody)))]
 pub async fn list_posts(
     State(state): State<AppState>,
@@ -60,8 +62,8 @@ pub async fn create_post(
 pub async fn delete_post(
     State(state): State<AppState>,
     caller: CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, AppError> {
-    posts::delete(&state.ctx, &caller.user, path_id(&id)?).await?;
+    posts::delete(&state.ctx, &caller.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,13 +26,24 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// The username or the email address.
-    username: Option<String>,
-    password: Option<String>,
+    #[schema(example = "ada", value_type = String, required = true)]
+    pub(crate) username: Option<String>,
+    #[schema(example = "correct horse battery", value_type = String, required = true)]
+    pub(crate) password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    refresh_token: Option<String>,
+    /// A refresh token from `POST /api/token` or an earlier refresh; anything else
+    /// (missing included) is 401 `invalid_token`.
+    #[schema(value_type = String, required = true)]
+    pub(crate) refresh_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RevokeRequest {
+    /// The refresh token whose family ends; unknown, missing or null tokens are a no-op.
+    pub(crate) refresh_token: Option<String>,
 }
 
 /// Logs in with a password and answers with an access token and a refresh token.
@@ -64,12 +75,12 @@ pub async fn refresh_token(
 }
 
 /// Revokes the refresh token's whole family (a token client's logout).
-#[utoipa::path(post, path = "/api/token/revoke", tag = "tokens", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/api/token/revoke", tag = "tokens", request_body = RevokeRequest,
     responses((status = 204, description = "Revoked (also for unknown tokens)"), (status = 400, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     client: Client,
-    Json(req): Json<RefreshRequest>,
+    Json(req): Json<RevokeRequest>,
 ) -> Result<StatusCode, AppError> {
     tokens::revoke(&state.ctx, req.refresh_token.as_deref(), &client).await?;
     Ok(StatusCode::NO_CONTENT)

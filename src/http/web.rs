@@ -2,7 +2,7 @@
 //! in debug builds). Hashed assets are cached for a year; `index.html` never is, and
 //! answers every client-side route.
 
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -37,16 +37,15 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     // A missing file under /assets/ (or anything with an extension) is a 404, not the app:
     // a stale cached index.html must not get HTML where it asked for a script.
     if file.starts_with("assets/") || file.rsplit('/').next().is_some_and(|last| last.contains('.')) {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+        return AppError::NotFound.into_response();
     }
     match Assets::get("index.html") {
         Some(index) => file_response(index, "text/html; charset=utf-8", NO_CACHE),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "latchkey's web app is not built: run `npm ci && npm run build` in web/, or build with cargo, which does it for you.\n",
+        None => AppError::Unavailable(
+            "the web app is not built: run `npm ci && npm run build` in web/, or build with cargo, which does it"
+                .into(),
         )
-            .into_response(),
+        .into_response(),
     }
 }
 

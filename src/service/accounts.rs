@@ -28,13 +28,13 @@ pub struct NewAccount<'a> {
     pub email: Option<&'a str>,
 }
 
-struct ValidAccount {
+pub(crate) struct ValidAccount {
     username: Username,
     password: Password,
     email: Option<Email>,
 }
 
-fn validate(account: &NewAccount<'_>, hasher_is_bcrypt: bool) -> Result<ValidAccount, AppError> {
+pub(crate) fn validate(account: &NewAccount<'_>, hasher_is_bcrypt: bool) -> Result<ValidAccount, AppError> {
     let mut fields = FieldErrors::new();
     let username = match account.username {
         None | Some("") => Err("is required"),

@@ -8,7 +8,7 @@ use crate::error::AppError;
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// The declared type, if it is allowed and the bytes start as that type does.
-fn checked_type(content_type: Option<&str>, bytes: &[u8]) -> Result<&'static str, AppError> {
+pub(crate) fn checked_type(content_type: Option<&str>, bytes: &[u8]) -> Result<&'static str, AppError> {
     let declared = content_type.map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
     let (name, magic): (&'static str, &[&[u8]]) = match declared.as_deref() {
         Some("image/png") => ("image/png", &[b"\x89PNG\r\n\x1a\n"]),

@@ -9,6 +9,7 @@ mod avatars;
 mod cache;
 mod cli;
 mod cluster;
+mod contract;
 mod cookie_sessions;
 mod crash;
 mod csrf_cors;
