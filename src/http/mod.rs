@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod posts;
+pub mod recovery;
 pub mod tokens;
 pub mod web;
 
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(admin::router())
         .merge(posts::router())
+        .merge(recovery::router())
         .merge(ops::router())
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, ops, posts, tokens};
+use super::{account, admin, auth, ops, posts, recovery, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use super::{account, admin, auth, ops, posts, tokens};
         admin::list_users, admin::get_user, admin::set_user_roles, admin::revoke_user_sessions, admin::delete_user,
         admin::list_audit_events,
         posts::list_posts, posts::create_post, posts::delete_post,
+        recovery::features, recovery::verify_email, recovery::resend_verification, recovery::forgot_password,
+        recovery::reset_password, recovery::change_email,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::domain::User, crate::error::ErrorBody)),
@@ -28,6 +30,7 @@ use super::{account, admin, auth, ops, posts, tokens};
         (name = "tokens", description = "JWT access tokens, refresh tokens, JWKS"),
         (name = "admin", description = "User administration and the audit log (role admin)"),
         (name = "posts", description = "The example protected resource"),
+        (name = "recovery", description = "Email verification, forgotten passwords, address changes"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -25,6 +25,12 @@ pub enum Kind {
     SessionRevoked,
     RolesChanged,
     UserDeleted,
+    EmailVerificationSent,
+    EmailVerified,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailChangeRequested,
+    EmailChanged,
 }
 
 impl Kind {
@@ -42,6 +48,12 @@ impl Kind {
             Kind::SessionRevoked => "session_revoked",
             Kind::RolesChanged => "roles_changed",
             Kind::UserDeleted => "user_deleted",
+            Kind::EmailVerificationSent => "email_verification_sent",
+            Kind::EmailVerified => "email_verified",
+            Kind::PasswordResetRequested => "password_reset_requested",
+            Kind::PasswordReset => "password_reset",
+            Kind::EmailChangeRequested => "email_change_requested",
+            Kind::EmailChanged => "email_changed",
         }
     }
 }

@@ -6,7 +6,9 @@ pub mod audit;
 pub mod avatars;
 pub mod import;
 pub mod keys;
+pub mod mail;
 pub mod posts;
+pub mod recovery;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -38,6 +40,8 @@ pub struct Ctx {
     pub keys: Arc<KeyRing>,
     pub cache: Arc<AuthCache>,
     pub touches: sessions::Touches,
+    /// The mail sender; `None` without `[smtp]`.
+    pub mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl Ctx {
@@ -63,6 +67,10 @@ pub struct Change<'c> {
 }
 
 impl Change<'_> {
+    pub fn ctx(&self) -> &Ctx {
+        self.ctx
+    }
+
     pub async fn publish(&mut self, event: FeedEvent) -> Result<(), AppError> {
         let staged = self.ctx.feed.stage(&mut self.tx, event).await?;
         self.staged.push(staged);

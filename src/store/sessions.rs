@@ -25,6 +25,7 @@ pub struct SessionUserRow {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    pub email_verified: bool,
     pub roles: String,
     pub created_at: i64,
 }
@@ -41,7 +42,7 @@ pub struct NewSession<'a> {
 impl Store {
     pub async fn session_with_user(&self, token_hash: &[u8]) -> Result<Option<SessionUserRow>, StoreError> {
         const SQL: &str = "SELECT s.id AS session_id, s.last_seen_at, s.expires_at,
-                u.id, u.username, u.email, u.roles, u.created_at
+                u.id, u.username, u.email, u.email_verified, u.roles, u.created_at
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
         Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(token_hash).fetch_optional(pool).await)?)
     }

@@ -2,6 +2,7 @@
 
 mod helpers;
 mod proxy;
+mod smtp;
 
 mod account;
 mod admin;
@@ -17,6 +18,7 @@ mod hostile_input;
 mod operations;
 mod passwords;
 mod posts;
+mod recovery;
 mod throttling;
 mod tls;
 mod tokens;

@@ -13,6 +13,12 @@ const KINDS: Record<string, { label: string; warn?: boolean }> = {
   session_revoked: { label: "Session ended" },
   roles_changed: { label: "Roles changed" },
   user_deleted: { label: "Account deleted", warn: true },
+  email_verification_sent: { label: "Verification mailed" },
+  email_verified: { label: "Email verified" },
+  password_reset_requested: { label: "Password reset requested" },
+  password_reset: { label: "Password reset", warn: true },
+  email_change_requested: { label: "Email change requested" },
+  email_changed: { label: "Email changed", warn: true },
 };
 
 export function describeKind(kind: string): { label: string; warn: boolean } {
