@@ -217,7 +217,12 @@ kill "$ceiling_pid"
 
 if [ -n "$FLASK_REF" ] && [ -x "$FLASK_REF/serve.sh" ]; then
   echo "==> Flask reference (gunicorn, 2 sync workers)" >&2
-  "$FLASK_REF/serve.sh" sync "$FLASK_PORT" >"$logs/flask.log" 2>&1 &
+  # A copy of our own: its virtualenv and database are made beside serve.sh.
+  flask_dir=$target_dir/bench-flask
+  mkdir -p "$flask_dir"
+  cp "$FLASK_REF"/app.py "$FLASK_REF"/requirements.txt "$FLASK_REF"/serve.sh "$flask_dir"/
+  chmod u+w "$flask_dir"/*
+  "$flask_dir/serve.sh" sync "$FLASK_PORT" >"$logs/flask.log" 2>&1 &
   flask_pid=$!
   pids+=("$flask_pid")
   fbase=http://127.0.0.1:$FLASK_PORT

@@ -23,7 +23,7 @@ use crate::limiter::redis::RedisLimiter;
 use crate::limiter::SharedLimiter;
 use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
-use crate::service::{audit, factors, sessions, throttle, Ctx};
+use crate::service::{audit, factors, mail, recovery, sessions, throttle, Ctx};
 use crate::store::redis::Redis;
 use crate::store::Store;
 
@@ -89,6 +89,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
         .context("cannot start the password hashing threads")?;
     let keys = Arc::new(KeyRing::load(&store, Arc::clone(&clock), &config).await.context("cannot load the JWT keys")?);
     let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up()));
+    let mailer = crate::service::mail::Mailer::from_config(&config.smtp).context("cannot set up the mail sender")?;
     feed.subscribe(cache.clone());
     Ok(Ctx {
         config: Arc::new(config),
@@ -101,6 +102,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
         keys,
         cache,
         touches: Default::default(),
+        mailer,
     })
 }
 
@@ -199,6 +201,10 @@ impl App {
             tokio::spawn(flush_touches(self.state.clone())),
             tokio::spawn(keep_gauges(self.state.clone())),
         ];
+        if let Some(mailer) = self.state.ctx.mailer.clone() {
+            let state = self.state.clone();
+            background.push(tokio::spawn(async move { mail::run_worker(&state.ctx, &mailer).await }));
+        }
         background.extend(self.state.ctx.feed.start_listening());
         if let Some(listener) = self.metrics_listener {
             let router = crate::http::metrics_only_router(self.state.clone());
@@ -257,6 +263,7 @@ async fn maintain(state: AppState) {
         if let Err(e) = keys::forget_expired_keys(ctx).await {
             tracing::warn!(error = %e, "expired JWT keys not deleted");
         }
+        recovery::forget_dead_links(ctx).await;
     }
 }
 

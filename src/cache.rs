@@ -247,6 +247,7 @@ mod tests {
             id,
             username: format!("u{id}"),
             email: None,
+            email_verified: false,
             roles: Roles::new([]),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         })

@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user create|import|set-roles|delete`,
-//! `keys rotate|reseal`, `config check`.
+//! The command line: `serve` (default), `migrate`,
+//! `user create|import|set-roles|delete|reset-link`, `keys rotate|reseal`, `config check`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use crate::config::{parse_roles, Config, Overrides};
 use crate::domain::Roles;
 use crate::error::AppError;
 use crate::service::import::{self, ImportError, ImportedAccount};
-use crate::service::{accounts, admin, keys, Client};
+use crate::service::{accounts, admin, keys, recovery, Client};
 
 #[derive(Parser)]
 #[command(name = "latchkey", version, about = "Authentication server for single-page apps")]
@@ -89,6 +89,11 @@ enum UserCommand {
     },
     /// Delete an account with its sessions
     Delete {
+        #[arg(long)]
+        username: String,
+    },
+    /// Print a one-time password reset link (valid 30 minutes) to hand to the user
+    ResetLink {
         #[arg(long)]
         username: String,
     },
@@ -176,6 +181,13 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
             let user = admin::set_roles(&ctx, id, roles, None, &client).await.map_err(explain)?;
             println!("{} now has roles {}", user.username, user.roles.names().join(", "));
+            Ok(())
+        }
+        UserCommand::ResetLink { username } => {
+            let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
+            let link = recovery::reset_link(&ctx, id).await.map_err(explain)?;
+            println!("{link}");
+            eprintln!("one-time password reset link for {username}, valid 30 minutes; older links no longer work");
             Ok(())
         }
         UserCommand::Delete { username } => {

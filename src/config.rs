@@ -38,6 +38,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "audit",
     "metrics",
     "log",
+    "smtp",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +65,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub smtp: SmtpConfig,
 }
 
 /// How latchkey uses its database connections.
@@ -187,12 +189,52 @@ pub struct ThrottleConfig {
     pub login_per_ip: u32,
     pub signup_per_ip: u32,
     pub window: Dur,
+    /// Verification and reset mails per account, and requests for them per address,
+    /// in any hour.
+    pub email_per_account: u32,
+    pub email_per_ip: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignupConfig {
     pub enabled: bool,
+    /// Accounts that have an email address log in only once it is verified.
+    pub require_verified_email: bool,
+}
+
+/// The mail server that sends verification, reset and notice mails. Without `url`,
+/// latchkey sends no mail and the email endpoints answer 503 `email_unavailable`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// `smtp://host:port` (plain), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtps://user@host:465` (TLS from the start).
+    pub url: Option<String>,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    /// Only from the environment (`LATCHKEY_SMTP__PASSWORD`) or `password_file`.
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    /// Overrides for the built-in templates (`<name>.subject`, `<name>.txt`, `<name>.html`).
+    pub templates_dir: Option<PathBuf>,
+    /// Longest one delivery may take, connection included.
+    pub timeout: Dur,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            url: None,
+            from: None,
+            reply_to: None,
+            password: None,
+            password_file: None,
+            templates_dir: None,
+            timeout: Dur::from_secs(10),
+        }
+    }
 }
 
 /// Second factors and recent-authentication checks.
@@ -286,6 +328,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -370,13 +413,20 @@ impl Default for PasswordConfig {
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
-        ThrottleConfig { login_per_account: 10, login_per_ip: 100, signup_per_ip: 20, window: Dur::from_secs(15 * 60) }
+        ThrottleConfig {
+            login_per_account: 10,
+            login_per_ip: 100,
+            signup_per_ip: 20,
+            window: Dur::from_secs(15 * 60),
+            email_per_account: 5,
+            email_per_ip: 20,
+        }
     }
 }
 
 impl Default for SignupConfig {
     fn default() -> Self {
-        SignupConfig { enabled: true }
+        SignupConfig { enabled: true, require_verified_email: false }
     }
 }
 
@@ -444,6 +494,11 @@ impl Config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError::Invalid(format!("tokens.hs256_secret_file {}: {e}", path.display())))?;
             self.tokens.hs256_secret = Some(Secret(text.trim_end_matches(['\r', '\n']).into()));
+        }
+        if let Some(path) = &self.smtp.password_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::Invalid(format!("smtp.password_file {}: {e}", path.display())))?;
+            self.smtp.password = Some(Secret(text.trim_end_matches(['\r', '\n']).into()));
         }
         Ok(())
     }
@@ -558,6 +613,17 @@ impl Config {
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return invalid("tls.cert and tls.key must be given together".into());
         }
+        if self.throttle.email_per_account == 0 || self.throttle.email_per_ip == 0 {
+            return invalid("throttle.email_per_account and throttle.email_per_ip must be greater than 0".into());
+        }
+        if let Err(e) = crate::service::mail::check_config(&self.smtp) {
+            return invalid(e);
+        }
+        if self.signup.require_verified_email && self.smtp.url.is_none() {
+            return invalid(
+                "signup.require_verified_email needs smtp.url: without mail no address can be verified".into(),
+            );
+        }
         Ok(())
     }
 
@@ -575,6 +641,7 @@ impl Config {
         let mut shown = self.clone();
         shown.database_url = mask_url_password(&shown.database_url);
         shown.redis_url = shown.redis_url.as_deref().map(mask_url_password);
+        shown.smtp.url = shown.smtp.url.as_deref().map(mask_url_password);
         toml_string(&shown)
     }
 
@@ -621,6 +688,11 @@ fn file_without_secrets(path: &Path) -> Result<figment::providers::Data<Toml>, C
                 "{key} may not be written in the configuration file: set {env} or {key_file}"
             )));
         }
+    }
+    if Figment::from(Toml::file_exact(path)).find_value("smtp.password").is_ok() {
+        return Err(ConfigError::Invalid(
+            "smtp.password may not be written in the configuration file: set LATCHKEY_SMTP__PASSWORD or smtp.password_file".into(),
+        ));
     }
     Ok(Toml::file_exact(path))
 }

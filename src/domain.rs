@@ -160,11 +160,13 @@ pub type UserId = i64;
 
 /// The user as API.md shows it. Never holds the password hash.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 17, "username": "ada", "email": null, "roles": ["user"], "created_at": "2026-11-22T12:00:00Z"}))]
+#[schema(example = json!({"id": 17, "username": "ada", "email": null, "email_verified": false, "roles": ["user"], "created_at": "2026-11-22T12:00:00Z"}))]
 pub struct User {
     pub id: UserId,
     pub username: String,
     pub email: Option<String>,
+    /// Whether the owner proved the address is theirs by following a mailed link.
+    pub email_verified: bool,
     #[serde(serialize_with = "serialize_roles")]
     #[schema(value_type = Vec<String>)]
     pub roles: Roles,

@@ -62,6 +62,14 @@ pub enum AppError {
     Internal(anyhow::Error),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A link from a mail that is unknown, used, expired or replaced by a newer one.
+    #[error("invalid link")]
+    InvalidLink,
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// latchkey has no mail server (`[smtp]` unset).
+    #[error("email unavailable")]
+    EmailUnavailable,
 }
 
 /// The JSON body of every error response.
@@ -93,7 +101,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         use AppError::*;
         match self {
-            BadRequest(_) => StatusCode::BAD_REQUEST,
+            BadRequest(_) | InvalidLink => StatusCode::BAD_REQUEST,
             Unauthorized
             | InvalidCredentials { .. }
             | TokenExpired
@@ -101,7 +109,7 @@ impl AppError {
             | SecondFactorRequired { .. }
             | InvalidChallenge
             | InvalidCode => StatusCode::UNAUTHORIZED,
-            Forbidden | CsrfRejected | ReauthenticationRequired => StatusCode::FORBIDDEN,
+            Forbidden | CsrfRejected | ReauthenticationRequired | EmailNotVerified => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled => StatusCode::CONFLICT,
@@ -110,7 +118,7 @@ impl AppError {
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | EmailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -140,6 +148,9 @@ impl AppError {
             SecondFactorEnabled => "second_factor_enabled",
             Internal(_) => "internal",
             Unavailable(_) => "unavailable",
+            InvalidLink => "invalid_link",
+            EmailNotVerified => "email_not_verified",
+            EmailUnavailable => "email_unavailable",
         }
     }
 
@@ -169,6 +180,9 @@ impl AppError {
             SecondFactorEnabled => "An authenticator app is already enabled; disable it first".into(),
             Internal(_) => "Internal error".into(),
             Unavailable(_) => "The service is temporarily unavailable; try again later".into(),
+            InvalidLink => "This link is invalid, expired or already used; ask for a new one".into(),
+            EmailNotVerified => "Confirm your email address first: follow the link in the mail we sent".into(),
+            EmailUnavailable => "This server sends no mail; ask its operator for help".into(),
         }
     }
 }

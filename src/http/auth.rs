@@ -63,7 +63,7 @@ pub struct LoginRequest {
 /// Creates an account and logs it in.
 #[utoipa::path(post, path = "/api/signup", tag = "sessions", request_body = SignupRequest,
     responses(
-        (status = 201, description = "Signed up; sets the session cookie", body = User),
+        (status = 201, description = "Signed up; sets the session cookie (not when signup.require_verified_email holds and an email was given: log in after verifying it)", body = User),
         (status = 400, body = ErrorBody), (status = 403, description = "csrf_rejected, or signup disabled", body = ErrorBody),
         (status = 409, description = "username_taken or email_taken", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -80,7 +80,14 @@ pub async fn signup(
         email: req.email.as_deref(),
     };
     let (user, issued) = accounts::signup(&state.ctx, account, &client).await?;
-    Ok((StatusCode::CREATED, [(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+    match issued {
+        Some(issued) => {
+            Ok((StatusCode::CREATED, [(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user))
+                .into_response())
+        }
+        // Logins wait for the address to be verified: no session yet.
+        None => Ok((StatusCode::CREATED, axum::Json(user)).into_response()),
+    }
 }
 
 /// Logs in with a username (or email) and password; always starts a new session.
@@ -89,7 +96,7 @@ pub async fn signup(
         (status = 200, description = "Logged in; sets a new session cookie", body = User),
         (status = 400, body = ErrorBody),
         (status = 401, description = "invalid_credentials; or second_factor_required with `challenge`, `methods` and `expires_in` (the password was right: finish at POST /api/login/second-factor; sets the challenge's binding cookie, no session)", body = ErrorBody),
-        (status = 403, description = "csrf_rejected", body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 403, description = "csrf_rejected, or email_not_verified (signup.require_verified_email)", body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,

@@ -192,8 +192,9 @@ impl RequestMetrics {
     }
 }
 
-/// API.md "CSRF and CORS": cookie-authenticated unsafe requests, and every login and
-/// signup, must come from our own origin or an allowed one. Without `Origin`, a
+/// API.md "CSRF and CORS": cookie-authenticated unsafe requests, and every login,
+/// signup and recovery request (forgot, reset, verify), must come from our own origin
+/// or an allowed one. Without `Origin`, a
 /// `Sec-Fetch-Site: cross-site` is refused; with neither header (curl, servers) it passes.
 fn csrf_refused(req: &Request, state: &AppState) -> bool {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
@@ -201,7 +202,16 @@ fn csrf_refused(req: &Request, state: &AppState) -> bool {
     }
     let headers = req.headers();
     let path = req.uri().path();
-    let logs_in = path == "/api/login" || path == "/api/login/second-factor" || path == "/api/signup";
+    // Anonymous routes that act on an account: checked like a login.
+    let logs_in = matches!(
+        path,
+        "/api/login"
+            | "/api/login/second-factor"
+            | "/api/signup"
+            | "/api/password/forgot"
+            | "/api/password/reset"
+            | "/api/email/verify"
+    );
     let by_cookie = state.cookie.read(headers).is_some() && bearer_token(headers).is_none();
     (logs_in || by_cookie) && !same_or_allowed_origin(headers, state)
 }

@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod posts;
+pub mod recovery;
 pub mod second_factors;
 pub mod tokens;
 pub mod web;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(posts::router())
         .merge(second_factors::router())
+        .merge(recovery::router())
         .merge(ops::router())
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })

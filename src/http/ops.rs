@@ -44,7 +44,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_js
 }
 
 /// Prometheus text: requests by route and status, logins by outcome, active sessions
-/// (counted in the background once a minute, not per scrape), password-hash time.
+/// (counted in the background once a minute, not per scrape), password-hash time, mails
+/// sent, failed and queued.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(secret) = &state.ctx.config.metrics.bearer_token {
@@ -54,6 +55,12 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         }
     }
     metrics::gauge!("latchkey_password_hash_queue").set(state.ctx.hasher.queued() as f64);
+    if state.ctx.mailer.is_some() {
+        match state.ctx.store.count_queued_mails().await {
+            Ok(n) => metrics::gauge!("latchkey_mails_queued").set(n as f64),
+            Err(e) => tracing::warn!(error = %e, "queued mails not counted"),
+        }
+    }
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
         .into_response()
 }

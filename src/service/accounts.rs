@@ -9,7 +9,7 @@ use super::audit::{self, Event, Kind};
 use super::factors::{self, Code, Login, Purpose};
 use super::sessions::{self, Issued};
 use super::stepup::{self, Proof};
-use super::{throttle, Change, Client, Ctx};
+use super::{recovery, throttle, Change, Client, Ctx};
 use crate::crypto::password::{HashError, Verified};
 use crate::domain::{Email, Password, Role, Roles, User, UserId, Username};
 use crate::error::{AppError, FieldErrors};
@@ -69,9 +69,11 @@ pub(crate) fn validate(account: &NewAccount<'_>, hasher_is_bcrypt: bool) -> Resu
     }
 }
 
-/// Creates the account and its first session, as one transaction.
+/// Creates the account and its first session, as one transaction, with the mail that
+/// verifies its address. When logins wait for verified addresses
+/// (`signup.require_verified_email`), an account with an address gets no session yet.
 #[tracing::instrument(skip_all, fields(username = account.username))]
-pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Result<(User, Issued), AppError> {
+pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Result<(User, Option<Issued>), AppError> {
     if !ctx.config.signup.enabled {
         return Err(AppError::Forbidden);
     }
@@ -84,9 +86,17 @@ pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Resu
     let hash = ctx.hasher.hash(valid.password.expose().to_string()).await?;
     let mut change = ctx.begin().await?;
     let user = insert_user(&mut change, &valid.username, valid.email.as_ref(), &hash, &Roles::new([])).await?;
-    let issued = sessions::create(ctx, &mut change, user.id, client).await?;
+    let issued = if must_verify_first(ctx, &user) {
+        None
+    } else {
+        Some(sessions::create(ctx, &mut change, user.id, client).await?)
+    };
     audit::record(&mut change, Event::new(Kind::Signup, client).user(user.id).actor(Some(user.id))).await?;
+    let mailed = recovery::queue_verification(&mut change, &user, client).await?;
     change.commit().await?;
+    if mailed {
+        recovery::wake_mailer(ctx);
+    }
     Ok((user, issued))
 }
 
@@ -112,6 +122,11 @@ pub(super) async fn insert_user(
         })
         .await?;
     Ok(row.into_user().0)
+}
+
+/// Whether this account may log in only after verifying its address.
+fn must_verify_first(ctx: &Ctx, user: &User) -> bool {
+    ctx.config.signup.require_verified_email && user.email.is_some() && !user.email_verified
 }
 
 fn is_bcrypt(ctx: &Ctx) -> bool {
@@ -181,6 +196,10 @@ pub async fn check_password(
                 change.upgrade_password_hash(user.id, &old, &new).await?;
                 change.commit().await?;
                 tracing::info!(user_id = user.id, "password hash upgraded");
+            }
+            // Told only to whoever knows the password, so it reveals nothing to others.
+            if must_verify_first(ctx, &user) {
+                return Err(AppError::EmailNotVerified);
             }
             Ok(user)
         }
@@ -300,15 +319,7 @@ pub async fn change_password(
     if current_password.is_none_or(str::is_empty) {
         fields.insert("current_password", "is required".into());
     }
-    let new = match new_password {
-        None | Some("") => Err("is required"),
-        Some(p) if is_bcrypt(ctx) && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => {
-            Err("must be at most 72 bytes")
-        }
-        Some(p) => Password::parse(p),
-    }
-    .map_err(|e| fields.insert("new_password", e.into()))
-    .ok();
+    let new = parse_new_password(ctx, new_password).map_err(|e| fields.insert("new_password", e.into())).ok();
     let (Some(current), Some(new)) = (current_password, new) else {
         return Err(AppError::Validation(fields));
     };
@@ -335,6 +346,17 @@ pub async fn change_password(
     change.commit().await
 }
 
+/// The new password of a change or reset, under the password rules.
+pub(super) fn parse_new_password(ctx: &Ctx, new_password: Option<&str>) -> Result<Password, &'static str> {
+    match new_password {
+        None | Some("") => Err("is required"),
+        Some(p) if is_bcrypt(ctx) && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => {
+            Err("must be at most 72 bytes")
+        }
+        Some(p) => Password::parse(p),
+    }
+}
+
 /// `latchkey user create`: an account made by the operator.
 pub async fn create_user(
     ctx: &Ctx,
@@ -357,6 +379,8 @@ pub async fn create_user(
         Event::new(Kind::Signup, &client).user(user.id).detail(json!({"by": "cli", "roles": roles.names()})),
     )
     .await?;
+    // Sent by the server's mail worker: the outbox outlives this command.
+    recovery::queue_verification(&mut change, &user, &client).await?;
     change.commit().await?;
     Ok(user)
 }

@@ -33,6 +33,12 @@ pub enum Kind {
     RecoveryCodeUsed,
     SecondFactorRemoved,
     Reauthenticated,
+    EmailVerificationSent,
+    EmailVerified,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailChangeRequested,
+    EmailChanged,
 }
 
 impl Kind {
@@ -58,6 +64,12 @@ impl Kind {
             Kind::RecoveryCodeUsed => "recovery_code_used",
             Kind::SecondFactorRemoved => "second_factor_removed",
             Kind::Reauthenticated => "reauthenticated",
+            Kind::EmailVerificationSent => "email_verification_sent",
+            Kind::EmailVerified => "email_verified",
+            Kind::PasswordResetRequested => "password_reset_requested",
+            Kind::PasswordReset => "password_reset",
+            Kind::EmailChangeRequested => "email_change_requested",
+            Kind::EmailChanged => "email_changed",
         }
     }
 }

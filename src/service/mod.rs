@@ -7,7 +7,9 @@ pub mod avatars;
 pub mod factors;
 pub mod import;
 pub mod keys;
+pub mod mail;
 pub mod posts;
+pub mod recovery;
 pub mod sessions;
 pub mod stepup;
 pub mod throttle;
@@ -40,6 +42,8 @@ pub struct Ctx {
     pub keys: Arc<KeyRing>,
     pub cache: Arc<AuthCache>,
     pub touches: sessions::Touches,
+    /// The mail sender; `None` without `[smtp]`.
+    pub mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl Ctx {
@@ -65,6 +69,10 @@ pub struct Change<'c> {
 }
 
 impl Change<'_> {
+    pub fn ctx(&self) -> &Ctx {
+        self.ctx
+    }
+
     pub async fn publish(&mut self, event: FeedEvent) -> Result<(), AppError> {
         let staged = self.ctx.feed.stage(&mut self.tx, event).await?;
         self.staged.push(staged);

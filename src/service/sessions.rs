@@ -104,6 +104,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Option<SessionUser>,
         id: row.id,
         username: row.username,
         email: row.email,
+        email_verified: row.email_verified,
         roles: Roles::from_column(&row.roles),
         created_at: from_unix(row.created_at),
     });

@@ -16,6 +16,8 @@ use crate::limiter::{LimitError, Reservation, Rule, Verdict};
 use super::{Client, Ctx};
 
 const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
+/// Verification and reset mails are counted per hour.
+const EMAIL_WINDOW: Duration = Duration::from_secs(3600);
 
 /// The slots a password attempt holds while its hash is checked.
 pub struct Slots {
@@ -123,9 +125,29 @@ pub async fn reserve_signup(ctx: &Ctx, client: &Client) -> Result<(), AppError> 
     }
 }
 
+/// One mail-sending request for the client's address (`throttle.email_per_ip` an hour).
+pub async fn reserve_mail_for_ip(ctx: &Ctx, client: &Client) -> Result<(), AppError> {
+    let rule = Rule::new(ctx.config.throttle.email_per_ip, EMAIL_WINDOW);
+    match ctx.limiter.reserve(&ip_key("email", client.ip), rule, ctx.clock.now_ms()).await.map_err(unavailable)? {
+        Verdict::Granted(_) => Ok(()),
+        Verdict::Denied { retry_after_secs, .. } => Err(AppError::RateLimited { retry_after_secs }),
+    }
+}
+
+/// One mail to an account (`throttle.email_per_account` an hour): nobody can make
+/// latchkey flood someone's mailbox, whichever addresses they ask from.
+pub async fn reserve_mail_for_account(ctx: &Ctx, user: UserId) -> Result<(), AppError> {
+    let rule = Rule::new(ctx.config.throttle.email_per_account, EMAIL_WINDOW);
+    let key = format!("email:acct:{user}");
+    match ctx.limiter.reserve(&key, rule, ctx.clock.now_ms()).await.map_err(unavailable)? {
+        Verdict::Granted(_) => Ok(()),
+        Verdict::Denied { retry_after_secs, .. } => Err(AppError::RateLimited { retry_after_secs }),
+    }
+}
+
 /// Drops counters no window can still need; run periodically.
 pub async fn prune(ctx: &Ctx) {
-    let longest = ctx.config.throttle.window.0.max(SIGNUP_WINDOW);
+    let longest = ctx.config.throttle.window.0.max(SIGNUP_WINDOW).max(EMAIL_WINDOW);
     let horizon = ctx.clock.now_ms() - i64::try_from(longest.as_millis()).unwrap_or(i64::MAX);
     if let Err(e) = ctx.limiter.prune(horizon).await {
         tracing::warn!(error = %e, "throttle counters not pruned");

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod avatars;
+pub mod email;
 pub mod factors;
 pub mod keys;
 pub mod posts;

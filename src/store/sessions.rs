@@ -25,6 +25,7 @@ pub struct SessionUserRow {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    pub email_verified: bool,
     pub roles: String,
     pub created_at: i64,
 }
@@ -39,7 +40,7 @@ pub struct NewSession<'a> {
 }
 
 pub(super) const SESSION_WITH_USER: &str = "SELECT s.id AS session_id, s.last_seen_at, s.expires_at,
-        u.id, u.username, u.email, u.roles, u.created_at
+        u.id, u.username, u.email, u.email_verified, u.roles, u.created_at
     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
 pub(super) const DEAD_SESSIONS: &str = "DELETE FROM sessions WHERE id IN \
     (SELECT id FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3)";

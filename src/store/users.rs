@@ -7,7 +7,7 @@ use crate::domain::{from_unix, Roles, User, UserId};
 
 macro_rules! user_columns {
     () => {
-        "id, username, email, password_hash, roles, created_at"
+        "id, username, email, email_verified, password_hash, roles, created_at"
     };
 }
 const USER_COLUMNS: &str = user_columns!();
@@ -20,6 +20,7 @@ pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    pub email_verified: bool,
     pub password_hash: String,
     pub roles: String,
     pub created_at: i64,
@@ -44,6 +45,7 @@ impl UserRow {
             id: self.id,
             username: self.username,
             email: self.email,
+            email_verified: self.email_verified,
             roles: Roles::from_column(&self.roles),
             created_at: from_unix(self.created_at),
         };
@@ -131,6 +133,12 @@ impl Tx {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// [`Store::user_by_login`], inside the transaction.
+    pub async fn user_by_login(&mut self, key: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 OR email_key = $1");
+        Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(key).fetch_optional(conn).await)?)
     }
 
     pub async fn user_by_id(&mut self, id: UserId) -> Result<Option<UserRow>, StoreError> {

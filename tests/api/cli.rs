@@ -212,3 +212,66 @@ async fn accounts_are_imported_with_their_foreign_hashes_all_or_none() {
         assert_eq!(r.json::<Value>().await.unwrap()["roles"], roles);
     }
 }
+
+#[tokio::test]
+async fn an_operator_prints_a_reset_link_that_works_without_a_mail_server() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let out = latchkey(dir.path(), &["user", "create", "--username", "kim"], &format!("{PASSWORD}\n"));
+    assert!(out.status.success(), "{}", text(&out));
+    let first = latchkey(dir.path(), &["user", "reset-link", "--username", "KIM"], "");
+    assert!(first.status.success(), "{}", text(&first));
+    let out = latchkey(dir.path(), &["user", "reset-link", "--username", "kim"], "");
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = link.strip_prefix("http://127.0.0.1:8080/reset-password#token=").unwrap_or_else(|| panic!("{link}"));
+    let old_link = String::from_utf8_lossy(&first.stdout).trim().to_string();
+    let old_token = old_link.rsplit_once("#token=").unwrap().1.to_string();
+    let out = latchkey(dir.path(), &["user", "reset-link", "--username", "nobody"], "");
+    assert!(!out.status.success() && text(&out).contains("no user"), "{}", text(&out));
+
+    let server = start_binary(dir.path());
+    let reset = |token: String| {
+        new_client()
+            .post(format!("{}/api/password/reset", server.base))
+            .json(&json!({"token": token, "new_password": "amber-falcon-meadow"}))
+            .send()
+    };
+    assert_eq!(reset(old_token).await.unwrap().status(), 400, "a newer link ends the older one");
+    assert_eq!(reset(token.to_string()).await.unwrap().status(), 204);
+    assert_eq!(reset(token.to_string()).await.unwrap().status(), 400, "single use");
+    let r = new_client()
+        .post(format!("{}/api/login", server.base))
+        .json(&json!({"username": "kim", "password": "amber-falcon-meadow"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn config_check_never_prints_the_smtp_password() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "[smtp]\nurl = \"smtps://mailer:url-secret@127.0.0.1:465\"\nfrom = \"auth@example.com\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("--config")
+        .arg(dir.path().join("latchkey.toml"))
+        .args(["config", "check"])
+        .env("LATCHKEY_SMTP__PASSWORD", "env-secret")
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("url-secret") && !all.contains("env-secret"), "{all}");
+    assert!(all.contains("smtps://mailer:****@127.0.0.1:465") && all.contains("password = \"****\""), "{all}");
+
+    write_config(
+        dir.path(),
+        "[smtp]\nurl = \"smtp://127.0.0.1:25\"\nfrom = \"auth@example.com\"\npassword = \"file-secret\"\n",
+    );
+    let out = latchkey(dir.path(), &["config", "check"], "");
+    assert!(!out.status.success() && text(&out).contains("LATCHKEY_SMTP__PASSWORD"), "{}", text(&out));
+    assert!(!text(&out).contains("file-secret"));
+}

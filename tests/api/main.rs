@@ -2,6 +2,7 @@
 
 mod helpers;
 mod proxy;
+mod smtp;
 
 mod account;
 mod admin;
@@ -19,6 +20,7 @@ mod hostile_input;
 mod operations;
 mod passwords;
 mod posts;
+mod recovery;
 mod second_factors;
 mod secrets;
 mod slow_clients;

@@ -27,6 +27,9 @@ export type ErrorCode =
   | "second_factor_enabled"
   | "internal"
   | "unavailable"
+  | "invalid_link"
+  | "email_not_verified"
+  | "email_unavailable"
   | "network_error"
   | "bad_response";
 
@@ -257,6 +260,12 @@ function describe(code: string, status: number, retryAfter: number | undefined):
       return "The service is temporarily unavailable. Please try again in a moment.";
     case "internal":
       return "Something went wrong on the server. Please try again.";
+    case "invalid_link":
+      return "This link is invalid, has expired or was already used. Ask for a new one.";
+    case "email_not_verified":
+      return "Confirm your email address first: open the link in the mail we sent you.";
+    case "email_unavailable":
+      return "This server cannot send mail. Ask its administrator for help.";
     default:
       return status >= 500
         ? "Something went wrong on the server. Please try again."

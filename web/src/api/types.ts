@@ -7,8 +7,17 @@ export interface User {
   id: UserId;
   username: string;
   email: string | null;
+  /** Whether the owner followed the link mailed to `email`. */
+  email_verified: boolean;
   roles: string[];
   created_at: string;
+}
+
+export interface Features {
+  signup: boolean;
+  /** The server sends mail: verification, forgotten passwords, address changes. */
+  email: boolean;
+  require_verified_email: boolean;
 }
 
 export interface Session {
@@ -53,7 +62,14 @@ export type AuditKind =
   | "recovery_codes_regenerated"
   | "recovery_code_used"
   | "second_factor_removed"
-  | "reauthenticated";
+  | "reauthenticated"
+
+  | "email_verification_sent"
+  | "email_verified"
+  | "password_reset_requested"
+  | "password_reset"
+  | "email_change_requested"
+  | "email_changed";
 
 export interface AuditEvent {
   id: number;

@@ -4,6 +4,7 @@ import { errorMessage } from "../api/client";
 import { hasRole, useAuth } from "../auth/AuthContext";
 import { Alert } from "./Alert";
 import { Avatar } from "./Avatar";
+import { VerifyBanner } from "./VerifyBanner";
 
 export function Layout() {
   const mainRef = useRef<HTMLElement>(null);
@@ -25,6 +26,7 @@ export function Layout() {
         Skip to content
       </a>
       <SiteHeader />
+      <VerifyBanner />
       <main id="main" ref={mainRef} tabIndex={-1}>
         <Outlet />
       </main>

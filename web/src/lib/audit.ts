@@ -21,6 +21,12 @@ const KINDS: Record<string, { label: string; warn?: boolean }> = {
   recovery_code_used: { label: "Recovery code used" },
   second_factor_removed: { label: "Second factor removed by an admin", warn: true },
   reauthenticated: { label: "Confirmed password" },
+  email_verification_sent: { label: "Verification mailed" },
+  email_verified: { label: "Email verified" },
+  password_reset_requested: { label: "Password reset requested" },
+  password_reset: { label: "Password reset", warn: true },
+  email_change_requested: { label: "Email change requested" },
+  email_changed: { label: "Email changed", warn: true },
 };
 
 export function describeKind(kind: string): { label: string; warn: boolean } {

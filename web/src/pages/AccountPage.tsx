@@ -2,16 +2,19 @@ import { useState } from "react";
 import type { User } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { AvatarForm } from "../components/AvatarForm";
+import { ChangeEmailForm } from "../components/ChangeEmailForm";
 import { ChangePasswordForm } from "../components/ChangePasswordForm";
 import { Page } from "../components/Page";
 import { SecuritySection } from "../components/SecuritySection";
 import { SessionList } from "../components/SessionList";
 import { Time } from "../components/Time";
+import { useFeatures } from "../components/useFeatures";
 
 export function AccountPage() {
   // <RequireAuth> guarantees a user here.
   const user = useAuth().user as User;
   const [sessionsVersion, setSessionsVersion] = useState(0);
+  const features = useFeatures();
 
   return (
     <Page title="Account" heading="Your account">
@@ -21,7 +24,10 @@ export function AccountPage() {
           <dt>Username</dt>
           <dd>{user.username}</dd>
           <dt>Email</dt>
-          <dd>{user.email ?? <span className="muted">None</span>}</dd>
+          <dd>
+            {user.email ?? <span className="muted">None</span>}
+            {user.email ? <span className="muted">{user.email_verified ? " (confirmed)" : " (not confirmed yet)"}</span> : null}
+          </dd>
           <dt>Roles</dt>
           <dd>{user.roles.join(", ")}</dd>
           <dt>Member since</dt>
@@ -34,6 +40,12 @@ export function AccountPage() {
         <h2 id="avatar-heading">Picture</h2>
         <AvatarForm user={user} />
       </section>
+      {features?.email ? (
+        <section className="card" aria-labelledby="email-heading">
+          <h2 id="email-heading">Change email address</h2>
+          <ChangeEmailForm username={user.username} />
+        </section>
+      ) : null}
       <section className="card" aria-labelledby="password-heading">
         <h2 id="password-heading">Change password</h2>
         <ChangePasswordForm username={user.username} onChanged={() => setSessionsVersion((n) => n + 1)} />

@@ -7,6 +7,7 @@ import { safeNext } from "../auth/next";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { useFeatures } from "../components/useFeatures";
 import { useForm } from "../components/useForm";
 
 const FIELDS = ["username", "password"] as const;
@@ -21,6 +22,7 @@ export function LoginPage() {
   const form = useForm(FIELDS);
   const [pending, setPending] = useState<SecondFactorChallenge | null>(null);
   const [expired, setExpired] = useState(false);
+  const features = useFeatures();
   const sessionEnded = state.status === "ready" && state.ended === "session_ended";
 
   if (pending) {
@@ -92,6 +94,11 @@ export function LoginPage() {
         <button type="submit" className="button button-primary button-block" disabled={form.busy}>
           {form.busy ? "Logging in…" : "Log in"}
         </button>
+        {features?.email ? (
+          <p className="aside">
+            <Link to="/forgot-password">Forgot password?</Link>
+          </p>
+        ) : null}
       </form>
       <p className="aside">
         New here? <Link to={next ? `/signup?next=${encodeURIComponent(next)}` : "/signup"}>Create an account</Link>

@@ -42,5 +42,12 @@ export function apiError(status: number, error: string, extra: Record<string, un
   return json({ error, message: `server says ${error}`, ...extra }, status, headers);
 }
 
-export const ada = { id: 7, username: "ada", email: null, roles: ["user"], created_at: "2026-11-22T12:00:00Z" };
-export const root = { id: 1, username: "root", email: "root@example.com", roles: ["user", "admin"], created_at: "2026-11-01T09:00:00Z" };
+export const ada = { id: 7, username: "ada", email: null, email_verified: false, roles: ["user"], created_at: "2026-11-22T12:00:00Z" };
+export const root = {
+  id: 1,
+  username: "root",
+  email: "root@example.com",
+  email_verified: true,
+  roles: ["user", "admin"],
+  created_at: "2026-11-01T09:00:00Z",
+};
