@@ -287,7 +287,7 @@ async fn keep_gauges(state: AppState) {
     loop {
         every.tick().await;
         state.metrics.run_upkeep();
-        if ticks % SESSIONS_GAUGE_EVERY_TICKS == 0 {
+        if ticks.is_multiple_of(SESSIONS_GAUGE_EVERY_TICKS) {
             match sessions::count_live(&state.ctx).await {
                 Ok(n) => metrics::gauge!("latchkey_active_sessions").set(n as f64),
                 Err(e) => tracing::warn!(error = %e, "live sessions not counted"),

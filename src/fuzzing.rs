@@ -44,6 +44,8 @@ fn keys() -> &'static (KeySet, String) {
             // Far in the future: the property is about the bytes, not the clock.
             exp: 32_503_680_000,
             jti: "fuzz".into(),
+            amr: vec!["pwd".into()],
+            auth_time: 0,
         };
         let Ok(token) = keys.sign(&claims) else { unreachable!("signing with a valid key") };
         (keys, token)

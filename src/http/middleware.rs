@@ -152,13 +152,16 @@ fn new_request_id() -> HeaderValue {
     HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
+/// Method, route and status of a request.
+type SeriesKey = (Method, Arc<str>, u16);
+
 /// `http_requests_total` and `http_request_duration_seconds` by method, route and
 /// status, with their handles registered once per label set: the `metrics` macros with
 /// owned labels allocate the labels and look the series up on every call.
 #[derive(Default)]
 pub struct RequestMetrics {
     routes: RwLock<HashMap<Arc<str>, Arc<str>>>,
-    series: RwLock<HashMap<(Method, Arc<str>, u16), (Counter, Histogram)>>,
+    series: RwLock<HashMap<SeriesKey, (Counter, Histogram)>>,
 }
 
 impl RequestMetrics {

@@ -1,7 +1,7 @@
 //! API.md "Second factors": the second step of a login, TOTP enrolment, recovery codes,
 //! re-authentication (step-up), and an admin's removal of a user's factors.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -9,7 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{path_id, AdminUser, CurrentUser, Json};
+use super::extract::{AdminUser, CurrentUser, Json, PathId};
 use crate::app::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
@@ -215,8 +215,8 @@ pub async fn remove_user_second_factors(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     client: Client,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, AppError> {
-    factors::remove_for_user(&state.ctx, path_id(&id)?, Some(admin.user.id), &client).await?;
+    factors::remove_for_user(&state.ctx, id, Some(admin.user.id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
