@@ -104,7 +104,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
   -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
 
 # --- latchkey instances -----------------------------------------------------------------
-# start_instance NAME [trusted]: listens on a port of its choosing; prints the port.
+# start_instance NAME [trusted]: listens on a port of its choosing, left in $PORT. (Not
+# called in a subshell: its pid must reach `pids` for the cleanup.)
 start_instance() {
   local name=$1 trusted=${2:-trusted}
   local env=(
@@ -120,6 +121,7 @@ start_instance() {
   env "${env[@]}" "$BIN" serve >"$T/$name.out.log" 2>"$T/$name.log" &
   pids+=($!)
   local pid=$! port=
+  PORT=
   for _ in $(seq 1 300); do
     port=$(sed -n 's/.*latchkey listening on .*(port \([0-9]*\)).*/\1/p' "$T/$name.out.log" | head -n 1)
     [ -n "$port" ] && break
@@ -131,11 +133,15 @@ start_instance() {
     || fail "instance $name: /healthz is not 200"
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] \
     || fail "instance $name: /readyz is not 200"
-  echo "$port"
+  PORT=$port
 }
 # A first, alone, so migrations and the first signing key are made once; B after it.
-PORT_A=$(start_instance a)
-PORT_B=$(start_instance b)
+start_instance a
+PORT_A=$PORT
+PID_A=${pids[-1]}
+start_instance b
+PORT_B=$PORT
+PID_B=${pids[-1]}
 A="http://127.0.0.1:$PORT_A"
 B="http://127.0.0.1:$PORT_B"
 
@@ -244,7 +250,8 @@ ips=$(echo "$out" | python3 -c 'import json,sys; print(" ".join(sorted({s["ip"] 
 pass "client ip through nginx is 127.0.0.1, a client's X-Forwarded-For: 203.0.113.9 is not believed"
 
 # an instance without trusted_proxies believes no X-Forwarded-For, even from 127.0.0.1
-PORT_C=$(start_instance c untrusted)
+start_instance c untrusted
+PORT_C=$PORT
 "${C[@]}" -o /dev/null -H 'X-Forwarded-For: 203.0.113.9' "${J[@]}" -c "$T/jar_c" \
   -d "{\"username\":\"$USER1\",\"password\":\"$PW\"}" "http://127.0.0.1:$PORT_C/api/login"
 SESSION_C=$(awk -v n="$COOKIE_NAME" '$6 == n {print n "=" $7}' "$T/jar_c")
@@ -278,8 +285,8 @@ pass "CORS preflight through nginx: https://app.example allowed ($(cat "$T/code"
 
 # body limits at nginx: 1 MiB JSON, 5 MiB avatars
 head -c 1100000 /dev/zero | tr '\0' 'a' >"$T/big"
-code=$("${C[@]}" -o /dev/null -w '%{http_code}' "${J[@]}" --data-binary @"$T/big" "$PUBLIC/api/login")
-[ "$code" = 413 ] || fail "1.1 MB JSON through nginx: $code (want 413)"
+out=$("${C[@]}" -w ' %{http_code}' "${J[@]}" --data-binary @"$T/big" "$PUBLIC/api/login")
+case "$out" in '{"error":"payload_too_large"'*" 413") ;; *) fail "1.1 MB JSON through nginx: $out (want 413 payload_too_large)" ;; esac
 "${C[@]}" -o /dev/null "${J[@]}" -c "$T/jar1" -d "{\"username\":\"$USER1\",\"password\":\"$PW\"}" "$PUBLIC/api/login"
 SESSION=$(awk -v n="$COOKIE_NAME" '$6 == n {print n "=" $7}' "$T/jar1")
 { printf '\x89PNG\r\n\x1a\n'; head -c 3000000 /dev/urandom; } >"$T/avatar.png"
@@ -287,10 +294,12 @@ code=$("${C[@]}" -o "$T/b" -w '%{http_code}' -X PUT -H "Cookie: $SESSION" -H 'Co
   --data-binary @"$T/avatar.png" "$PUBLIC/api/me/avatar")
 [ "$code" = 204 ] || fail "3 MB avatar through nginx: $code $(cat "$T/b")"
 head -c 5300000 /dev/urandom >>"$T/avatar.png"
-code=$("${C[@]}" -o /dev/null -w '%{http_code}' -X PUT -H "Cookie: $SESSION" -H 'Content-Type: image/png' \
+out=$("${C[@]}" -D "$T/h" -w ' %{http_code}' -X PUT -H "Cookie: $SESSION" -H 'Content-Type: image/png' \
   --data-binary @"$T/avatar.png" "$PUBLIC/api/me/avatar")
-[ "$code" = 413 ] || fail "8 MB avatar through nginx: $code (want 413)"
-pass "body limits through nginx: 1.1 MB JSON 413, 3 MB avatar 204, 8 MB avatar 413"
+case "$out" in '{"error":"payload_too_large"'*" 413") ;; *) fail "8 MB avatar through nginx: $out (want 413 payload_too_large)" ;; esac
+grep -qi '^content-type: application/json' "$T/h" || fail "nginx's 413 is not application/json"
+grep -qi '^x-request-id: ' "$T/h" || fail "nginx's 413 has no X-Request-Id"
+pass "body limits through nginx: 1.1 MB JSON and 8 MB avatar 413 payload_too_large (JSON), 3 MB avatar 204"
 
 # 12 wrong passwords through nginx (round robin: alternating instances) -> 429 after 10
 USER2="ngx_$RANDOM$RANDOM"
@@ -328,6 +337,24 @@ if command -v wrk >/dev/null; then
 else
   echo "figures: wrk not installed (apt-get install wrk), none measured"
 fi
+
+
+# one instance stopped: nginx passes its share to the other
+kill "$PID_B"
+wait "$PID_B" 2>/dev/null || true
+for i in 1 2 3 4 5 6; do
+  out=$("${C[@]}" -w ' %{http_code}' -H "Cookie: $SESSION" "$PUBLIC/api/check_session")
+  case "$out" in *"\"$USER1\""*" 200") ;; *) fail "with B stopped, check_session #$i through nginx: $out" ;; esac
+done
+pass "instance B stopped: check_session through nginx 200 six times out of six"
+
+# no instance left: nginx answers the API's 503, not an HTML 502
+kill "$PID_A"
+wait "$PID_A" 2>/dev/null || true
+out=$("${C[@]}" -D "$T/h" -w ' %{http_code}' -H "Cookie: $SESSION" "$PUBLIC/api/check_session")
+case "$out" in '{"error":"unavailable"'*" 503") ;; *) fail "both instances stopped: $out (want 503 unavailable)" ;; esac
+grep -qi '^retry-after: ' "$T/h" || fail "nginx's 503 has no Retry-After"
+pass "both instances stopped: 503 unavailable (JSON, Retry-After) through nginx"
 
 echo
 echo "nginx_cluster: all $passed checks passed"
