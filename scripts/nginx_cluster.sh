@@ -185,10 +185,12 @@ NGINX
   || fail "nginx -t refused the configuration"
 "$NGINX" -p "$T/nginx" -e "$T/nginx.log" -c "$T/nginx/nginx.conf" -g 'daemon off;' 2>>"$T/nginx.log" &
 pids+=($!)
+nginx_up=
 for _ in $(seq 1 100); do
-  curl -s -o /dev/null --cacert "$T/cert.pem" "$PUBLIC/healthz" && break
+  if curl -s -o /dev/null --cacert "$T/cert.pem" "$PUBLIC/healthz"; then nginx_up=1; break; fi
   sleep 0.1
 done
+[ -n "$nginx_up" ] || fail "nginx does not answer on $PUBLIC within 10 s (see nginx.log)"
 
 echo "latchkey $("$BIN" --version 2>/dev/null | awk '{print $2}') x2 on PostgreSQL${use_redis:+ + Redis} behind $("$NGINX" -v 2>&1 | sed 's/.*: //')"
 echo "nginx https $PUBLIC (http :$HTTP_PORT), instance A $A, instance B $B"
