@@ -24,7 +24,8 @@ async fn signup_answers_201_with_the_user_and_a_session_cookie() {
     assert!(!cookie.contains("Secure"), "http public URL: no Secure ({cookie})");
     let user: Value = r.json().await.unwrap();
     let keys: Vec<&str> = user.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 5, "{user}");
+    assert_eq!(keys.len(), 6, "{user}");
+    assert_eq!(user["email_verified"], false);
     assert!(user["id"].is_i64());
     assert_eq!(user["username"], "Ada", "case kept");
     assert_eq!(user["email"], Value::Null);
