@@ -7,8 +7,10 @@
 #      skipped, except under CI=true, where they must run.
 #   2. the contract: schemathesis against the release binary (scripts/contract.sh; needs
 #      python3 with venv, and PyPI the first time),
-#   3. the web app: type-check, lint, Vitest,
-#   4. the browser journeys: Playwright with Debian's /usr/bin/chromium against the
+#   3. two instances on PostgreSQL behind Debian's nginx with deploy/'s configuration
+#      (scripts/nginx_cluster.sh; skipped without nginx or PostgreSQL, unless CI=true),
+#   4. the web app: type-check, lint, Vitest,
+#   5. the browser journeys: Playwright with Debian's /usr/bin/chromium against the
 #      release binary (skipped with a notice when Chromium is missing, unless CI=true).
 # Everything is built in the release profile, once.
 set -euo pipefail
@@ -35,6 +37,9 @@ fi
 
 step "The contract: schemathesis against the release binary (scripts/contract.sh)"
 ./scripts/contract.sh
+
+step "Two instances behind nginx on PostgreSQL (scripts/nginx_cluster.sh)"
+./scripts/nginx_cluster.sh
 
 step "Web app: type-check, lint, unit tests"
 (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run typecheck && npm run lint && npm test)
