@@ -15,7 +15,7 @@ SCHEMATHESIS_VERSION=4.32.5
 SEED=${CONTRACT_SEED:-20261201}
 # The budget of the whole schemathesis run (fuzzing and stateful testing repeat until it
 # is spent); with start-up the step stays under 150 s.
-MAX_TIME=${CONTRACT_MAX_TIME:-130}
+MAX_TIME=${CONTRACT_MAX_TIME:-120}
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release/latchkey"
