@@ -179,8 +179,8 @@ bench_latchkey() {
 
   if [ "$million" = 1 ] && [ "$users" -lt 1000000 ]; then
     echo "==> growing the $label database to 1,000,000 users and sessions" >&2
-    python3 "$here/seed.py" "$db" --users $((1000000 - users)) --template benchmark \
-      --cookies "$work/cookies-$label-1m" 2>&1 | sed "s/^/  /" >&2 || true
+    python3 "$here/seed.py" "$db" --users $((1000000 - users)) --offset "$users" --template benchmark \
+      --cookies "$work/cookies-$label-1m" 2>&1 | sed "s/^/  /" >&2
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     LATCHKEY_LISTEN=127.0.0.1:$PORT LATCHKEY_PUBLIC_URL=$base LATCHKEY_DATABASE_URL=$db \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bulk-load users and live sessions into a latchkey database for the benchmarks.
 
-    seed.py DATABASE_URL --users N --template USERNAME --cookies FILE [--sample K]
+    seed.py DATABASE_URL --users N --template USERNAME --cookies FILE [--sample K] [--offset F]
 
 Every seeded user `bench<i>` gets the password hash of the existing account TEMPLATE
 (so it logs in with that account's password) and one live session whose token is
@@ -26,7 +26,7 @@ def token(i):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def seed_sqlite(path, n, template, now):
+def seed_sqlite(path, n, template, now, offset):
     db = sqlite3.connect(path, timeout=30)
     (password_hash,) = db.execute(
         "SELECT password_hash FROM users WHERE username_key = ?", (template.lower(),)
@@ -39,13 +39,14 @@ def seed_sqlite(path, n, template, now):
             db.executemany(
                 "INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                ((uid, f"bench{uid - first}", f"bench{uid - first}", password_hash, now, now) for uid in ids),
+                ((uid, f"bench{offset + uid - first}", f"bench{offset + uid - first}", password_hash, now, now)
+                 for uid in ids),
             )
             db.executemany(
                 "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (
-                    (uid, hashlib.sha256(token(uid - first).encode()).digest(), now, now, now + SESSION_LIFETIME)
+                    (uid, hashlib.sha256(token(offset + uid - first).encode()).digest(), now, now, now + SESSION_LIFETIME)
                     for uid in ids
                 ),
             )
@@ -53,13 +54,13 @@ def seed_sqlite(path, n, template, now):
     db.close()
 
 
-def seed_postgres(url, n, template, now):
+def seed_postgres(url, n, template, now, offset):
     b64 = "translate(rtrim(encode(sha256(convert_to('latchkey-bench-' || i, 'UTF8')), 'base64'), '='), '+/', '-_')"
     sql = f"""
 \\set ON_ERROR_STOP on
 BEGIN;
 CREATE TEMP TABLE bench_seed AS
-  SELECT i, nextval(pg_get_serial_sequence('users', 'id')) AS uid FROM generate_series(0, {n - 1}) AS i;
+  SELECT i, nextval(pg_get_serial_sequence('users', 'id')) AS uid FROM generate_series({offset}, {offset + n - 1}) AS i;
 INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at)
   SELECT uid, 'bench' || i, 'bench' || i,
          (SELECT password_hash FROM users WHERE username_key = lower('{template}')), {now}, {now}
@@ -82,14 +83,15 @@ def main():
     p.add_argument("--cookies", required=True)
     p.add_argument("--sample", type=int, default=10_000)
     p.add_argument("--cookie-name", default="latchkey_session")
+    p.add_argument("--offset", type=int, default=0, help="number of the first user (bench<offset>)")
     a = p.parse_args()
     now = int(time.time())
     started = time.monotonic()
     if a.database_url.startswith("postgres"):
-        seed_postgres(a.database_url, a.users, a.template, now)
+        seed_postgres(a.database_url, a.users, a.template, now, a.offset)
     else:
-        seed_sqlite(a.database_url.removeprefix("sqlite://").split("?")[0], a.users, a.template, now)
-    picks = random.Random(42).sample(range(a.users), min(a.sample, a.users))
+        seed_sqlite(a.database_url.removeprefix("sqlite://").split("?")[0], a.users, a.template, now, a.offset)
+    picks = random.Random(42).sample(range(a.offset, a.offset + a.users), min(a.sample, a.users))
     with open(a.cookies, "w") as f:
         for i in picks:
             f.write(f"{a.cookie_name}={token(i)}\n")
