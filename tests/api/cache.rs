@@ -267,6 +267,7 @@ async fn expiry_is_honoured_to_the_second_while_cached() {
     assert_eq!(check(&app, &cookie).await, 204, "an hour after the last use");
 
     let app = TestApp::spawn().await;
+    cache_on(&app).await;
     app.signed_up("ada").await;
     let token = app.tokens("ada", PASSWORD).await["access_token"].as_str().unwrap().to_string();
     for _ in 0..2 {
