@@ -270,6 +270,15 @@ impl Drop for TestApp {
 }
 
 /// A browser of its own: a fresh cookie jar.
+/// `POST` of raw bytes with this `Content-Type` (or none), through `app.client`.
+pub async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Response {
+    let mut req = app.client.post(app.url(path)).body(body);
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    req.send().await.unwrap()
+}
+
 pub fn new_client() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }

@@ -5,14 +5,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::*;
 
-async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> reqwest::Response {
-    let mut req = app.client.post(app.url(path)).body(body);
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    req.send().await.unwrap()
-}
-
 #[tokio::test]
 async fn malformed_json_and_wrong_types_are_400() {
     let app = TestApp::spawn().await;
