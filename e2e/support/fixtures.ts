@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { hasChromium, NO_CHROMIUM } from "./chromium.ts";
 import { startServers, type Servers } from "./latchkey.ts";
+import { missingMailPackages, startMailbox, type Mailbox } from "./mailbox.ts";
 
 export { expect };
 
@@ -13,10 +14,29 @@ interface Account {
   password: string;
 }
 
-export const test = base.extend<object, { servers: Servers; admin: Account }>({
+interface WorkerFixtures {
+  /** Set with `test.use({ mail: true })`: latchkey then sends its mail to `mailbox`. */
+  mail: boolean;
+  /** The SMTP server latchkey delivers to; null unless the spec asked for `mail`. */
+  mailbox: Mailbox | null;
+  servers: Servers;
+  admin: Account;
+}
+
+export const test = base.extend<object, WorkerFixtures>({
+  mail: [false, { scope: "worker", option: true }],
+  mailbox: [
+    async ({ mail }, use) => {
+      if (!mail) return use(null);
+      const mailbox = await startMailbox();
+      await use(mailbox);
+      await mailbox.stop();
+    },
+    { scope: "worker" },
+  ],
   servers: [
-    async ({}, use, workerInfo) => {
-      const servers = await startServers(`worker-${workerInfo.workerIndex}`);
+    async ({ mailbox }, use, workerInfo) => {
+      const servers = await startServers(`worker-${workerInfo.workerIndex}`, { smtpUrl: mailbox?.url });
       await use(servers);
       await servers.stop();
     },
@@ -43,6 +63,20 @@ export const test = base.extend<object, { servers: Servers; admin: Account }>({
  */
 export function skipWithoutChromium(): void {
   test.skip(!hasChromium, NO_CHROMIUM);
+}
+
+/**
+ * For specs that read latchkey's mail: skipped with a warning when the mail
+ * packages are not installed, but failed under `CI=true`, where a journey
+ * that did not run must not look like one that passed.
+ */
+export function requireMailPackages(): void {
+  const missing = missingMailPackages();
+  if (missing.length === 0) return;
+  const problem = `${missing.join(" and ")} missing: run \`npm ci\` in e2e/. The mail journeys did NOT run.`;
+  if (process.env.CI === "true") throw new Error(problem);
+  console.warn(`\n!! SKIPPING: ${problem}\n`);
+  test.skip(true, problem);
 }
 
 /** A username no other test in this run uses, within the 32-character limit. */

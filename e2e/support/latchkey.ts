@@ -23,12 +23,19 @@ export interface Servers {
   stop: () => Promise<void>;
 }
 
+export interface ServerOptions {
+  /** An SMTP server for latchkey's mail (`[smtp] url`); without it latchkey sends none. */
+  smtpUrl?: string | undefined;
+}
+
 /**
  * A fresh latchkey on a free port with its own temp directory (config and
  * SQLite database), plus the cross-origin example on another free port that
  * latchkey lists in `cors.allowed_origins`. Logs go to test-results/.
+ * `options.smtpUrl` adds an `[smtp]` table; without it the configuration is
+ * what every other spec gets.
  */
-export async function startServers(name: string): Promise<Servers> {
+export async function startServers(name: string, options: ServerOptions = {}): Promise<Servers> {
   const dir = await mkdtemp(join(tmpdir(), "latchkey-e2e-"));
   const logDir = join(E2E_DIR, "test-results");
   await mkdir(logDir, { recursive: true });
@@ -63,6 +70,7 @@ export async function startServers(name: string): Promise<Servers> {
         "[log]",
         `format = "json"`,
         "",
+        ...(options.smtpUrl ? ["[smtp]", `url = "${options.smtpUrl}"`, `from = "latchkey <latchkey@example.com>"`, ""] : []),
       ].join("\n"),
     );
 
