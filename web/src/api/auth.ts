@@ -1,3 +1,4 @@
+import type { AssertionJSON } from "../lib/webauthn";
 import { request } from "./client";
 import type { User } from "./types";
 
@@ -21,8 +22,8 @@ export function login(username: string, password: string): Promise<User> {
   return request<User>("POST", "/api/login", { json: { username, password } });
 }
 
-/** A code from the authenticator app, or one of the recovery codes. */
-export type SecondFactorProof = { code: string } | { recovery_code: string };
+/** A code from the authenticator app, one of the recovery codes, or a passkey's signature. */
+export type SecondFactorProof = { code: string } | { recovery_code: string } | { credential: AssertionJSON };
 
 /** Finishes a login with the challenge from `login` (same browser: a cookie binds it). */
 export function loginSecondFactor(challenge: string, proof: SecondFactorProof): Promise<User> {

@@ -2,6 +2,8 @@
 // functions in the sibling modules, which call `request`; nothing else uses
 // `fetch`, so credentials, JSON handling and error wording stay consistent.
 
+import { PasskeyDialogError, type RequestOptionsJSON } from "../lib/webauthn";
+
 /** Codes from API.md's error table, plus the two this client produces itself. */
 export type ErrorCode =
   | "bad_request"
@@ -23,6 +25,8 @@ export type ErrorCode =
   | "second_factor_required"
   | "invalid_challenge"
   | "invalid_code"
+  | "invalid_passkey"
+  | "passkey_exists"
   | "reauthentication_required"
   | "second_factor_enabled"
   | "internal"
@@ -38,6 +42,8 @@ export type FieldErrors = Record<string, string>;
 export interface SecondFactorChallenge {
   challenge: string;
   methods: string[];
+  /** With `"webauthn"` in `methods`: the options for the browser's passkey dialog. */
+  webauthn?: { publicKey: RequestOptionsJSON } | undefined;
 }
 
 export class ApiError extends Error {
@@ -74,7 +80,7 @@ export function isApiError(error: unknown, code?: ErrorCode): error is ApiError 
 
 /** What to show for an error of any kind: ours are already worded for people. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
+  if (error instanceof ApiError || error instanceof PasskeyDialogError) return error.message;
   return "Something went wrong. Please try again.";
 }
 
@@ -161,6 +167,7 @@ interface ErrorBody {
   fields?: unknown;
   challenge?: unknown;
   methods?: unknown;
+  webauthn?: unknown;
 }
 
 function toApiError(response: Response, text: string): ApiError {
@@ -185,9 +192,19 @@ function toApiError(response: Response, text: string): ApiError {
         ? {
             challenge: parsed.challenge,
             methods: Array.isArray(parsed.methods) ? parsed.methods.filter((m): m is string => typeof m === "string") : [],
+            webauthn: parseWebAuthn(parsed.webauthn),
           }
         : undefined,
   });
+}
+
+function parseWebAuthn(value: unknown): SecondFactorChallenge["webauthn"] {
+  if (!value || typeof value !== "object" || !("publicKey" in value)) return undefined;
+  const publicKey = value.publicKey;
+  if (!publicKey || typeof publicKey !== "object" || !("challenge" in publicKey) || typeof publicKey.challenge !== "string") {
+    return undefined;
+  }
+  return { publicKey: publicKey as RequestOptionsJSON };
 }
 
 function codeForStatus(status: number): string {
@@ -252,6 +269,13 @@ function describe(code: string, status: number, retryAfter: number | undefined):
       return "This login has expired. Please enter your username and password again.";
     case "invalid_code":
       return "That code is not valid. Codes work once; wait for the next one or use a recovery code.";
+    case "invalid_passkey":
+      // 400 for a new passkey the server could not verify, 401 for a login.
+      return status === 400
+        ? "The new passkey could not be verified. Please try again."
+        : "That passkey is not accepted here. It may have been removed from your account: log in with your password.";
+    case "passkey_exists":
+      return "That passkey is already registered.";
     case "reauthentication_required":
       return "Please confirm your password to continue.";
     case "second_factor_enabled":

@@ -18,6 +18,17 @@ export interface Features {
   /** The server sends mail: verification, forgotten passwords, address changes. */
   email: boolean;
   require_verified_email: boolean;
+  /** Passkeys (WebAuthn) can be added and used to log in. */
+  passkeys: boolean;
+  /** The host passkeys are bound to; browsers offer them only there and on its subdomains. */
+  passkey_rp_id: string | null;
+}
+
+export interface Passkey {
+  id: number;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
 }
 
 export interface Session {
@@ -69,7 +80,9 @@ export type AuditKind =
   | "password_reset_requested"
   | "password_reset"
   | "email_change_requested"
-  | "email_changed";
+  | "email_changed"
+  | "passkey_added"
+  | "passkey_removed";
 
 export interface AuditEvent {
   id: number;

@@ -27,6 +27,8 @@ const KINDS: Record<string, { label: string; warn?: boolean }> = {
   password_reset: { label: "Password reset", warn: true },
   email_change_requested: { label: "Email change requested" },
   email_changed: { label: "Email changed", warn: true },
+  passkey_added: { label: "Passkey added" },
+  passkey_removed: { label: "Passkey removed", warn: true },
 };
 
 export function describeKind(kind: string): { label: string; warn: boolean } {

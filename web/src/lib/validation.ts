@@ -48,3 +48,10 @@ export function roleProblem(role: string): string | undefined {
     ? undefined
     : `"${role}" is not a valid role name: start with a letter, then up to 31 lowercase letters, digits, _ or -.`;
 }
+
+export function passkeyNameProblem(name: string): string | undefined {
+  const length = charCount(name.trim());
+  if (length === 0) return "Give the passkey a name, such as the device that holds it.";
+  if (length > 64) return "Use at most 64 characters.";
+  return undefined;
+}

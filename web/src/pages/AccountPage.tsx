@@ -5,6 +5,7 @@ import { AvatarForm } from "../components/AvatarForm";
 import { ChangeEmailForm } from "../components/ChangeEmailForm";
 import { ChangePasswordForm } from "../components/ChangePasswordForm";
 import { Page } from "../components/Page";
+import { PasskeySection } from "../components/PasskeySection";
 import { SecuritySection } from "../components/SecuritySection";
 import { SessionList } from "../components/SessionList";
 import { Time } from "../components/Time";
@@ -54,6 +55,12 @@ export function AccountPage() {
         <h2 id="security-heading">Two-step verification</h2>
         <SecuritySection username={user.username} />
       </section>
+      {features?.passkeys ? (
+        <section className="card" aria-labelledby="passkeys-heading">
+          <h2 id="passkeys-heading">Passkeys</h2>
+          <PasskeySection />
+        </section>
+      ) : null}
       <section className="card" aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Where you are signed in</h2>
         <SessionList reloadKey={sessionsVersion} />
