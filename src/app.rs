@@ -90,6 +90,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
     let keys = Arc::new(KeyRing::load(&store, Arc::clone(&clock), &config).await.context("cannot load the JWT keys")?);
     let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up()));
     let mailer = crate::service::mail::Mailer::from_config(&config.smtp).context("cannot set up the mail sender")?;
+    let passkeys = crate::service::passkeys::RelyingParty::from_config(&config).context("cannot set up passkeys")?;
     feed.subscribe(cache.clone());
     Ok(Ctx {
         config: Arc::new(config),
@@ -103,6 +104,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
         cache,
         touches: Default::default(),
         mailer,
+        passkeys: passkeys.map(Arc::new),
     })
 }
 
@@ -259,6 +261,9 @@ async fn maintain(state: AppState) {
         }
         if let Err(e) = ctx.store.delete_dead_challenges(now, now - factors::PENDING_SECS).await {
             tracing::warn!(error = %e, "expired login challenges not deleted");
+        }
+        if let Err(e) = ctx.store.delete_dead_ceremonies(now).await {
+            tracing::warn!(error = %e, "expired passkey ceremonies not deleted");
         }
         if let Err(e) = keys::forget_expired_keys(ctx).await {
             tracing::warn!(error = %e, "expired JWT keys not deleted");

@@ -39,6 +39,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "metrics",
     "log",
     "smtp",
+    "passkeys",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +61,7 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub signup: SignupConfig,
     pub security: SecurityConfig,
+    pub passkeys: PasskeysConfig,
     pub tls: TlsConfig,
     pub keys: KeysConfig,
     pub audit: AuditConfig,
@@ -248,6 +250,27 @@ pub struct SecurityConfig {
     pub totp_issuer: String,
 }
 
+/// Passkeys (WebAuthn). The relying party is derived from `public_url`: its host is the
+/// RP id (`localhost` for a loopback address) and its origin the one allowed origin.
+/// Browsers refuse passkeys on IP addresses, so a `public_url` on another IP needs `rp_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeysConfig {
+    pub enabled: bool,
+    /// The domain passkeys are bound to; it can never change without losing them.
+    pub rp_id: Option<String>,
+    /// The name authenticators show.
+    pub rp_name: String,
+    /// Origins allowed to use them (`https://app.example.com`); default: `public_url`'s.
+    pub origins: Vec<String>,
+}
+
+impl Default for PasskeysConfig {
+    fn default() -> Self {
+        PasskeysConfig { enabled: true, rp_id: None, rp_name: "latchkey".into(), origins: Vec::new() }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
@@ -323,6 +346,7 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             signup: SignupConfig::default(),
             security: SecurityConfig::default(),
+            passkeys: PasskeysConfig::default(),
             tls: TlsConfig::default(),
             keys: KeysConfig::default(),
             audit: AuditConfig::default(),

@@ -49,7 +49,21 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     /// The password was right; the login waits for its second step.
     #[error("second factor required")]
-    SecondFactorRequired { challenge: String, methods: Vec<&'static str>, expires_in: i64 },
+    SecondFactorRequired {
+        challenge: String,
+        methods: Vec<&'static str>,
+        expires_in: i64,
+        /// The options of `navigator.credentials.get` when a passkey may be the second step.
+        webauthn: Option<Box<serde_json::Value>>,
+    },
+    /// A passkey assertion that does not verify (unknown credential, bad signature).
+    #[error("invalid passkey")]
+    InvalidPasskey,
+    /// A new passkey whose registration does not verify.
+    #[error("passkey registration refused")]
+    PasskeyRejected,
+    #[error("passkey already registered")]
+    PasskeyExists,
     #[error("invalid challenge")]
     InvalidChallenge,
     #[error("invalid code")]
@@ -91,6 +105,11 @@ pub struct ErrorBody {
     /// With `second_factor_required`: seconds the challenge stays valid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
+    /// With `second_factor_required`, when the account has passkeys: the options for
+    /// `navigator.credentials.get` (`{"publicKey": {...}}`, binary fields in base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub webauthn: Option<Box<serde_json::Value>>,
 }
 
 impl AppError {
@@ -101,18 +120,19 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         use AppError::*;
         match self {
-            BadRequest(_) | InvalidLink => StatusCode::BAD_REQUEST,
+            BadRequest(_) | InvalidLink | PasskeyRejected => StatusCode::BAD_REQUEST,
             Unauthorized
             | InvalidCredentials { .. }
             | TokenExpired
             | InvalidToken
             | SecondFactorRequired { .. }
             | InvalidChallenge
-            | InvalidCode => StatusCode::UNAUTHORIZED,
+            | InvalidCode
+            | InvalidPasskey => StatusCode::UNAUTHORIZED,
             Forbidden | CsrfRejected | ReauthenticationRequired | EmailNotVerified => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled => StatusCode::CONFLICT,
+            UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled | PasskeyExists => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -144,6 +164,8 @@ impl AppError {
             SecondFactorRequired { .. } => "second_factor_required",
             InvalidChallenge => "invalid_challenge",
             InvalidCode => "invalid_code",
+            InvalidPasskey | PasskeyRejected => "invalid_passkey",
+            PasskeyExists => "passkey_exists",
             ReauthenticationRequired => "reauthentication_required",
             SecondFactorEnabled => "second_factor_enabled",
             Internal(_) => "internal",
@@ -176,6 +198,9 @@ impl AppError {
             SecondFactorRequired { .. } => "The password is right; finish the login with a second factor".into(),
             InvalidChallenge => "The login challenge is unknown, expired, used or not yours; log in again".into(),
             InvalidCode => "The code is not valid".into(),
+            InvalidPasskey => "The passkey could not be verified".into(),
+            PasskeyRejected => "The new passkey could not be verified; try again".into(),
+            PasskeyExists => "This passkey is registered already".into(),
             ReauthenticationRequired => "Confirm it is you: re-authenticate, then try again".into(),
             SecondFactorEnabled => "An authenticator app is already enabled; disable it first".into(),
             Internal(_) => "Internal error".into(),
@@ -200,13 +225,14 @@ impl IntoResponse for AppError {
             AppError::InvalidCredentials { fields } => fields.clone(),
             _ => None,
         };
-        let (challenge, methods, expires_in) = match &self {
-            AppError::SecondFactorRequired { challenge, methods, expires_in } => {
-                (Some(challenge.clone()), Some(methods.clone()), Some(*expires_in))
+        let (challenge, methods, expires_in, webauthn) = match &self {
+            AppError::SecondFactorRequired { challenge, methods, expires_in, webauthn } => {
+                (Some(challenge.clone()), Some(methods.clone()), Some(*expires_in), webauthn.clone())
             }
-            _ => (None, None, None),
+            _ => (None, None, None, None),
         };
-        let body = ErrorBody { error: self.code(), message: self.message(), fields, challenge, methods, expires_in };
+        let body =
+            ErrorBody { error: self.code(), message: self.message(), fields, challenge, methods, expires_in, webauthn };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod passkeys;
 pub mod posts;
 pub mod recovery;
 pub mod second_factors;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(posts::router())
         .merge(second_factors::router())
+        .merge(passkeys::router())
         .merge(recovery::router())
         .merge(ops::router())
         .fallback(web::fallback)

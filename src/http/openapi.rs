@@ -10,7 +10,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, ops, posts, recovery, second_factors, tokens};
+use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,8 @@ use super::{account, admin, auth, ops, posts, recovery, second_factors, tokens};
         second_factors::my_second_factors, second_factors::begin_totp, second_factors::confirm_totp,
         second_factors::disable_totp, second_factors::regenerate_recovery_codes,
         second_factors::remove_user_second_factors,
+        passkeys::my_passkeys, passkeys::begin_registration, passkeys::add_passkey, passkeys::remove_passkey,
+        passkeys::begin_login, passkeys::login_with_passkey, passkeys::token_with_passkey,
         recovery::features, recovery::verify_email, recovery::resend_verification, recovery::forgot_password,
         recovery::reset_password, recovery::change_email,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
@@ -38,6 +40,7 @@ use super::{account, admin, auth, ops, posts, recovery, second_factors, tokens};
         (name = "account", description = "The caller's own account"),
         (name = "tokens", description = "JWT access tokens, refresh tokens, JWKS"),
         (name = "second factors", description = "Two-step login, TOTP, recovery codes, re-authentication"),
+        (name = "passkeys", description = "WebAuthn passkeys: registration, and login without a password"),
         (name = "admin", description = "User administration and the audit log (role admin)"),
         (name = "posts", description = "The example protected resource"),
         (name = "recovery", description = "Email verification, forgotten passwords, address changes"),

@@ -33,6 +33,11 @@ pub struct Features {
     email: bool,
     /// Accounts with an address log in only once it is verified.
     require_verified_email: bool,
+    /// Passkeys can be registered and used.
+    passkeys: bool,
+    /// The domain passkeys are bound to: the app must be opened on it (or a subdomain).
+    #[schema(example = "auth.example.com")]
+    passkey_rp_id: Option<String>,
 }
 
 /// Which optional features this server has. Public.
@@ -43,6 +48,8 @@ pub async fn features(State(state): State<AppState>) -> axum::Json<Features> {
         signup: config.signup.enabled,
         email: state.ctx.mailer.is_some(),
         require_verified_email: config.signup.require_verified_email,
+        passkeys: state.ctx.passkeys.is_some(),
+        passkey_rp_id: state.ctx.passkeys.as_ref().map(|rp| rp.rp_id.clone()),
     })
 }
 

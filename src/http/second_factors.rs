@@ -13,7 +13,7 @@ use super::extract::{AdminUser, CurrentUser, Json, PathId};
 use crate::app::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
-use crate::service::factors::{self, Code, RecoveryCodes, SecondFactors, TotpEnrolment};
+use crate::service::factors::{self, Code, RecoveryCodes, SecondFactors, SecondProof, TotpEnrolment};
 use crate::service::stepup::{self, Reauthenticated};
 use crate::service::tokens::{self, TokenPair};
 use crate::service::{accounts, Client};
@@ -38,8 +38,12 @@ pub struct SecondFactorRequest {
     /// A six-digit code from the authenticator app...
     #[schema(example = "123456")]
     code: Option<String>,
-    /// ...or one of the recovery codes (each works once).
+    /// ...or one of the recovery codes (each works once)...
     recovery_code: Option<String>,
+    /// ...or a passkey: `navigator.credentials.get` with the `webauthn` options of the
+    /// `second_factor_required` answer, as JSON (binary fields in base64url).
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -69,7 +73,7 @@ pub struct DisableTotpRequest {
     responses(
         (status = 200, description = "Logged in; sets a new session cookie", body = User),
         (status = 400, body = ErrorBody),
-        (status = 401, description = "invalid_challenge (unknown, expired, used, for the token route, or from another browser: log in again); invalid_code (wrong or already used code: try again)", body = ErrorBody),
+        (status = 401, description = "invalid_challenge (unknown, expired, used, for the token route, or from another browser: log in again); invalid_code (wrong or already used code: try again); invalid_passkey", body = ErrorBody),
         (status = 403, description = "csrf_rejected", body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "neither or both of code and recovery_code", body = ErrorBody),
         (status = 429, description = "rate_limited: too many wrong codes for this account, with Retry-After", body = ErrorBody)))]
@@ -79,11 +83,11 @@ pub async fn login_second_factor(
     headers: HeaderMap,
     Json(req): Json<SecondFactorRequest>,
 ) -> Result<Response, AppError> {
-    let code = Code::from_fields(req.code.as_deref(), req.recovery_code.as_deref())?;
+    let proof = SecondProof::from_fields(req.code.as_deref(), req.recovery_code.as_deref(), req.credential.as_ref())?;
     let binding = state.challenge_cookie.read(&headers);
     let previous = state.cookie.read(&headers);
     let (user, issued) =
-        accounts::login_second_step(&state.ctx, req.challenge.as_deref(), binding, code, previous, &client).await?;
+        accounts::login_second_step(&state.ctx, req.challenge.as_deref(), binding, proof, previous, &client).await?;
     let mut response = ([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response();
     response.headers_mut().append(header::SET_COOKIE, state.challenge_cookie.clear());
     Ok(response)
@@ -93,15 +97,15 @@ pub async fn login_second_factor(
 /// (User-Agent and address) that sent the password.
 #[utoipa::path(post, path = "/api/token/second-factor", tag = "second factors", request_body = SecondFactorRequest,
     responses((status = 200, body = TokenPair), (status = 400, body = ErrorBody),
-        (status = 401, description = "invalid_challenge or invalid_code", body = ErrorBody),
+        (status = 401, description = "invalid_challenge, invalid_code or invalid_passkey", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
 pub async fn token_second_factor(
     State(state): State<AppState>,
     client: Client,
     Json(req): Json<SecondFactorRequest>,
 ) -> Result<axum::Json<TokenPair>, AppError> {
-    let code = Code::from_fields(req.code.as_deref(), req.recovery_code.as_deref())?;
-    Ok(axum::Json(tokens::issue_second_step(&state.ctx, req.challenge.as_deref(), code, &client).await?))
+    let proof = SecondProof::from_fields(req.code.as_deref(), req.recovery_code.as_deref(), req.credential.as_ref())?;
+    Ok(axum::Json(tokens::issue_second_step(&state.ctx, req.challenge.as_deref(), proof, &client).await?))
 }
 
 /// Proves again who the caller is (password, TOTP code, or both) so that sensitive

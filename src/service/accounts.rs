@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::audit::{self, Event, Kind};
-use super::factors::{self, Code, Login, Purpose};
+use super::factors::{self, Login, Purpose, SecondProof};
 use super::sessions::{self, Issued};
 use super::stepup::{self, Proof};
-use super::{recovery, throttle, Change, Client, Ctx};
+use super::{passkeys, recovery, throttle, Change, Client, Ctx};
 use crate::crypto::password::{HashError, Verified};
 use crate::domain::{Email, Password, Role, Roles, User, UserId, Username};
 use crate::error::{AppError, FieldErrors};
@@ -125,7 +125,7 @@ pub(super) async fn insert_user(
 }
 
 /// Whether this account may log in only after verifying its address.
-fn must_verify_first(ctx: &Ctx, user: &User) -> bool {
+pub(super) fn must_verify_first(ctx: &Ctx, user: &User) -> bool {
     ctx.config.signup.require_verified_email && user.email.is_some() && !user.email_verified
 }
 
@@ -241,16 +241,17 @@ pub async fn login(
     Ok(Login::Done((user, issued)))
 }
 
-/// The second step of a cookie login: the challenge, its binding cookie and a code.
+/// The second step of a cookie login: the challenge, its binding cookie and a code or
+/// passkey.
 pub async fn login_second_step(
     ctx: &Ctx,
     challenge: Option<&str>,
     binding: Option<&str>,
-    code: Code<'_>,
+    proof: SecondProof<'_>,
     previous_token: Option<&str>,
     client: &Client,
 ) -> Result<(User, Issued), AppError> {
-    let step = factors::second_step(ctx, Purpose::Session, challenge, binding, code, client).await?;
+    let step = factors::second_step(ctx, Purpose::Session, challenge, binding, proof, client).await?;
     let mut change = step.change;
     let amr: Vec<&str> = step.amr.iter().map(String::as_str).collect();
     let issued = start_session(ctx, &mut change, &step.user, previous_token, &amr, client).await?;
@@ -258,6 +259,26 @@ pub async fn login_second_step(
     throttle::password_accepted(ctx, step.slots).await;
     metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
     Ok((step.user, issued))
+}
+
+/// A cookie login with a passkey alone, finishing the ceremony `ceremony`.
+pub async fn login_with_passkey(
+    ctx: &Ctx,
+    ceremony: Option<&str>,
+    credential: Option<&serde_json::Value>,
+    previous_token: Option<&str>,
+    client: &Client,
+) -> Result<(User, Issued), AppError> {
+    let login = passkeys::finish_login(ctx, ceremony, credential, client).await?;
+    if must_verify_first(ctx, &login.user) {
+        return Err(AppError::EmailNotVerified);
+    }
+    let mut change = login.change;
+    let issued = start_session(ctx, &mut change, &login.user, previous_token, &["webauthn"], client).await?;
+    change.commit().await?;
+    throttle::password_accepted(ctx, login.slots).await;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    Ok((login.user, issued))
 }
 
 async fn start_session(

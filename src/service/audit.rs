@@ -39,6 +39,8 @@ pub enum Kind {
     PasswordReset,
     EmailChangeRequested,
     EmailChanged,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl Kind {
@@ -70,6 +72,8 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::EmailChangeRequested => "email_change_requested",
             Kind::EmailChanged => "email_changed",
+            Kind::PasskeyAdded => "passkey_added",
+            Kind::PasskeyRemoved => "passkey_removed",
         }
     }
 }

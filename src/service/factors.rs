@@ -7,6 +7,7 @@
 //! (cookie or token). A code is accepted once: the last accepted time step is kept per
 //! account and moved forward by a compare-and-set in the transaction that uses the code.
 //! Wrong codes are counted per account like wrong passwords (their own budget).
+//! An account with TOTP and passkeys may also finish with a passkey.
 
 use serde::Serialize;
 use serde_json::json;
@@ -16,7 +17,7 @@ use utoipa::ToSchema;
 use super::audit::{self, Event, Kind};
 use super::stepup::{self, Proof};
 use super::throttle::{self, Slots};
-use super::{accounts, Change, Client, Ctx};
+use super::{accounts, passkeys, Change, Client, Ctx};
 use crate::crypto::otp;
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{User, UserId};
@@ -30,6 +31,7 @@ pub const PENDING_SECS: i64 = 3600;
 const RECOVERY_CODES: usize = 10;
 pub const METHOD_TOTP: &str = "totp";
 pub const METHOD_RECOVERY_CODE: &str = "recovery_code";
+pub const METHOD_WEBAUTHN: &str = "webauthn";
 
 /// Which login a challenge finishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +57,18 @@ pub struct Pending {
     /// For a cookie login: the value of the binding cookie to set with the answer.
     pub binding_cookie: Option<String>,
     pub methods: Vec<&'static str>,
+    /// The options of a passkey as the second step.
+    pub webauthn: Option<serde_json::Value>,
 }
 
 impl Pending {
     pub fn into_error(self) -> AppError {
-        AppError::SecondFactorRequired { challenge: self.challenge, methods: self.methods, expires_in: CHALLENGE_SECS }
+        AppError::SecondFactorRequired {
+            challenge: self.challenge,
+            methods: self.methods,
+            expires_in: CHALLENGE_SECS,
+            webauthn: self.webauthn.map(Box::new),
+        }
     }
 }
 
@@ -96,12 +105,43 @@ impl Code<'_> {
     }
 }
 
+/// What the second step may be, as a client sends it.
+pub enum SecondProof<'a> {
+    Code(Code<'a>),
+    /// A passkey assertion (`navigator.credentials.get`'s answer as JSON).
+    Passkey(&'a serde_json::Value),
+}
+
+impl SecondProof<'_> {
+    /// Exactly one of `code`, `recovery_code` and `credential`.
+    pub fn from_fields<'a>(
+        code: Option<&'a str>,
+        recovery_code: Option<&'a str>,
+        credential: Option<&'a serde_json::Value>,
+    ) -> Result<SecondProof<'a>, AppError> {
+        match credential.filter(|c| !c.is_null()) {
+            None => Code::from_fields(code, recovery_code).map(SecondProof::Code),
+            Some(credential) if code.is_none_or(str::is_empty) && recovery_code.is_none_or(str::is_empty) => {
+                Ok(SecondProof::Passkey(credential))
+            }
+            Some(_) => Err(AppError::validation("credential", "send one of code, recovery_code and credential")),
+        }
+    }
+}
+
 /// The methods that can finish a login of this account; empty when it has no factor.
+/// Passkeys are one of them when TOTP is enabled (without TOTP, a passkey logs in on
+/// its own and the password alone still does).
 pub async fn methods(ctx: &Ctx, user_id: UserId) -> Result<Vec<&'static str>, AppError> {
-    Ok(match ctx.store.totp_of_user(user_id).await? {
-        Some(totp) if totp.enabled_at.is_some() => vec![METHOD_TOTP, METHOD_RECOVERY_CODE],
-        _ => Vec::new(),
-    })
+    let totp_enabled = ctx.store.totp_of_user(user_id).await?.is_some_and(|t| t.enabled_at.is_some());
+    if !totp_enabled {
+        return Ok(Vec::new());
+    }
+    let mut methods = vec![METHOD_TOTP, METHOD_RECOVERY_CODE];
+    if ctx.passkeys.is_some() && ctx.store.has_passkeys(user_id).await? {
+        methods.push(METHOD_WEBAUTHN);
+    }
+    Ok(methods)
 }
 
 /// After a correct password: the challenge of the second step, when the account has a
@@ -125,6 +165,11 @@ pub async fn challenge_if_needed(
         }
         Purpose::Token => (None, client_binding(client)),
     };
+    let passkey = match methods.contains(&METHOD_WEBAUTHN) {
+        true => passkeys::second_step_options(ctx, user.id).await?,
+        false => None,
+    };
+    let (webauthn, passkey_state) = passkey.unzip();
     let mut change = ctx.begin().await?;
     let now = change.now;
     change
@@ -134,6 +179,7 @@ pub async fn challenge_if_needed(
             purpose: purpose.as_str(),
             binding_hash: &binding_hash,
             amr: "pwd",
+            passkey_state: passkey_state.as_deref(),
             now,
             expires_at: now + CHALLENGE_SECS,
         })
@@ -148,7 +194,7 @@ pub async fn challenge_if_needed(
     .await?;
     change.commit().await?;
     metrics::counter!("latchkey_logins_total", "outcome" => "second_factor_required").increment(1);
-    Ok(Some(Pending { challenge, binding_cookie, methods }))
+    Ok(Some(Pending { challenge, binding_cookie, methods, webauthn }))
 }
 
 /// What a token challenge is bound to: the User-Agent and the address (IPv6 by /64).
@@ -162,19 +208,19 @@ fn client_binding(client: &Client) -> Vec<u8> {
 pub struct SecondStep<'c> {
     pub change: Change<'c>,
     pub user: User,
-    /// RFC 8176 values for the `amr` claim: `pwd`, then `otp`.
+    /// RFC 8176 values for the `amr` claim: `pwd`, then `otp` or `webauthn`.
     pub amr: Vec<String>,
     pub slots: Slots,
 }
 
-/// Checks the challenge (its route's kind, not expired, the same client) and the code.
-/// `binding` is the binding cookie's value for a cookie login.
+/// Checks the challenge (its route's kind, not expired, the same client) and the code
+/// or passkey. `binding` is the binding cookie's value for a cookie login.
 pub async fn second_step<'c>(
     ctx: &'c Ctx,
     purpose: Purpose,
     challenge: Option<&str>,
     binding: Option<&str>,
-    code: Code<'_>,
+    proof: SecondProof<'_>,
     client: &Client,
 ) -> Result<SecondStep<'c>, AppError> {
     let challenge = challenge.filter(|c| looks_like_token(c)).ok_or(AppError::InvalidChallenge)?;
@@ -187,14 +233,30 @@ pub async fn second_step<'c>(
     if row.purpose != purpose.as_str() || row.expires_at <= ctx.now() || !bound {
         return Err(AppError::InvalidChallenge);
     }
-    let (mut change, slots) = check_code(ctx, row.user_id, &code, client).await?;
+    let (mut change, slots, method) = match proof {
+        SecondProof::Code(code) => {
+            let (change, slots) = check_code(ctx, row.user_id, &code, client).await?;
+            (change, slots, "otp")
+        }
+        SecondProof::Passkey(credential) => {
+            let slots = reserve_code_attempt(ctx, row.user_id, client).await?;
+            let mut change = ctx.begin().await?;
+            if !passkeys::verify_second_step(&mut change, row.user_id, row.passkey_state.as_deref(), credential).await?
+            {
+                drop(change);
+                failed(ctx, row.user_id, METHOD_WEBAUTHN, client).await?;
+                return Err(AppError::InvalidPasskey);
+            }
+            (change, slots, METHOD_WEBAUTHN)
+        }
+    };
     if !change.spend_challenge(row.id).await? {
         // Another request finished this login first; what this one spent rolls back.
         return Err(AppError::InvalidChallenge);
     }
     let user = change.user_by_id(row.user_id).await?.ok_or(AppError::InvalidChallenge)?.into_user().0;
     let mut amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
-    amr.push("otp".into());
+    amr.push(method.into());
     Ok(SecondStep { change, user, amr, slots })
 }
 
@@ -207,17 +269,7 @@ pub(super) async fn check_code<'c>(
     code: &Code<'_>,
     client: &Client,
 ) -> Result<(Change<'c>, Slots), AppError> {
-    let slots = match throttle::reserve_password_attempt(ctx, format!("otp:acct:{user_id}"), Some(client)).await? {
-        Ok(slots) => slots,
-        Err(throttled) => {
-            if throttled.first_denial {
-                let event =
-                    Event::new(Kind::LoginThrottled, client).user(user_id).detail(json!({"second_factor": true}));
-                audit::record_alone(ctx, event).await?;
-            }
-            return Err(throttled.into());
-        }
-    };
+    let slots = reserve_code_attempt(ctx, user_id, client).await?;
     let mut change = ctx.begin().await?;
     let now = change.now;
     let accepted = match code {
@@ -245,12 +297,32 @@ pub(super) async fn check_code<'c>(
     };
     if !accepted {
         drop(change);
-        metrics::counter!("latchkey_second_factor_total", "outcome" => "invalid").increment(1);
-        let event = Event::new(Kind::SecondFactorFailed, client).user(user_id).detail(json!({"method": code.method()}));
-        audit::record_alone(ctx, event).await?;
+        failed(ctx, user_id, code.method(), client).await?;
         return Err(AppError::InvalidCode);
     }
     Ok((change, slots))
+}
+
+/// A slot of the account's second-factor budget, shared by codes and passkeys.
+async fn reserve_code_attempt(ctx: &Ctx, user_id: UserId, client: &Client) -> Result<Slots, AppError> {
+    match throttle::reserve_password_attempt(ctx, format!("otp:acct:{user_id}"), Some(client)).await? {
+        Ok(slots) => Ok(slots),
+        Err(throttled) => {
+            if throttled.first_denial {
+                let event =
+                    Event::new(Kind::LoginThrottled, client).user(user_id).detail(json!({"second_factor": true}));
+                audit::record_alone(ctx, event).await?;
+            }
+            Err(throttled.into())
+        }
+    }
+}
+
+/// A wrong second step: counted and audited; its slot stays spent.
+async fn failed(ctx: &Ctx, user_id: UserId, method: &str, client: &Client) -> Result<(), AppError> {
+    metrics::counter!("latchkey_second_factor_total", "outcome" => "invalid").increment(1);
+    let event = Event::new(Kind::SecondFactorFailed, client).user(user_id).detail(json!({"method": method}));
+    audit::record_alone(ctx, event).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -260,8 +332,10 @@ pub struct SecondFactors {
     /// An enrolment waits for its first code.
     pub totp_pending: bool,
     pub recovery_codes_left: i64,
+    /// Passkeys registered (each logs in on its own, and is a second step with TOTP).
+    pub passkeys: usize,
     /// What can finish this account's logins (empty: none needed).
-    #[schema(example = json!(["totp", "recovery_code"]))]
+    #[schema(example = json!(["totp", "recovery_code", "webauthn"]))]
     pub methods: Vec<&'static str>,
 }
 
@@ -273,7 +347,8 @@ pub async fn status(ctx: &Ctx, user_id: UserId) -> Result<SecondFactors, AppErro
         totp_enabled,
         totp_pending: totp.is_some() && !totp_enabled,
         recovery_codes_left,
-        methods: if totp_enabled { vec![METHOD_TOTP, METHOD_RECOVERY_CODE] } else { Vec::new() },
+        passkeys: ctx.store.passkeys_of_user(user_id).await?.len(),
+        methods: methods(ctx, user_id).await?,
     })
 }
 
@@ -404,7 +479,7 @@ pub async fn disable_totp(
     Ok(())
 }
 
-/// An admin removes a user's second factors (a lost phone and lost codes).
+/// An admin removes a user's second factors and passkeys (a lost phone, lost codes).
 pub async fn remove_for_user(
     ctx: &Ctx,
     user_id: UserId,
@@ -416,9 +491,13 @@ pub async fn remove_for_user(
         return Err(AppError::NotFound);
     }
     let removed = change.delete_second_factors(user_id).await?;
+    let passkeys = change.delete_passkeys_of_user(user_id).await?;
     audit::record(
         &mut change,
-        Event::new(Kind::SecondFactorRemoved, client).user(user_id).actor(actor).detail(json!({"totp": removed})),
+        Event::new(Kind::SecondFactorRemoved, client)
+            .user(user_id)
+            .actor(actor)
+            .detail(json!({"totp": removed, "passkeys": passkeys})),
     )
     .await?;
     change.commit().await

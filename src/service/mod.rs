@@ -8,6 +8,7 @@ pub mod factors;
 pub mod import;
 pub mod keys;
 pub mod mail;
+pub mod passkeys;
 pub mod posts;
 pub mod recovery;
 pub mod sessions;
@@ -44,6 +45,8 @@ pub struct Ctx {
     pub touches: sessions::Touches,
     /// The mail sender; `None` without `[smtp]`.
     pub mailer: Option<Arc<mail::Mailer>>,
+    /// The passkey relying party; `None` when passkeys are off.
+    pub passkeys: Option<Arc<passkeys::RelyingParty>>,
 }
 
 impl Ctx {

@@ -9,8 +9,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::factors::{self, Code, Login, Purpose};
-use super::{accounts, throttle, Change, Client, Ctx};
+use super::factors::{self, Login, Purpose, SecondProof};
+use super::{accounts, passkeys, throttle, Change, Client, Ctx};
 use crate::cache::CachedToken;
 use crate::crypto::jwt::{Claims, VerifyError, LEEWAY_SECS};
 use crate::crypto::token::{looks_like_token, new_token, token_digest, token_hash};
@@ -52,14 +52,33 @@ pub async fn issue(
 pub async fn issue_second_step(
     ctx: &Ctx,
     challenge: Option<&str>,
-    code: Code<'_>,
+    proof: SecondProof<'_>,
     client: &Client,
 ) -> Result<TokenPair, AppError> {
-    let step = factors::second_step(ctx, Purpose::Token, challenge, None, code, client).await?;
+    let step = factors::second_step(ctx, Purpose::Token, challenge, None, proof, client).await?;
     let mut change = step.change;
     let pair = start_family(ctx, &mut change, step.user, &step.amr, client).await?;
     change.commit().await?;
     throttle::password_accepted(ctx, step.slots).await;
+    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
+    Ok(pair)
+}
+
+/// `POST /api/token/passkey`: a login with a passkey alone that answers with tokens.
+pub async fn issue_with_passkey(
+    ctx: &Ctx,
+    ceremony: Option<&str>,
+    credential: Option<&serde_json::Value>,
+    client: &Client,
+) -> Result<TokenPair, AppError> {
+    let login = passkeys::finish_login(ctx, ceremony, credential, client).await?;
+    if accounts::must_verify_first(ctx, &login.user) {
+        return Err(AppError::EmailNotVerified);
+    }
+    let mut change = login.change;
+    let pair = start_family(ctx, &mut change, login.user, &["webauthn".to_string()], client).await?;
+    change.commit().await?;
+    throttle::password_accepted(ctx, login.slots).await;
     metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
     Ok(pair)
 }

@@ -22,6 +22,8 @@ pub struct ChallengeRow {
     pub binding_hash: Vec<u8>,
     pub amr: String,
     pub expires_at: i64,
+    /// The assertion state when a passkey may be the second step.
+    pub passkey_state: Option<String>,
 }
 
 pub struct NewChallenge<'a> {
@@ -30,6 +32,7 @@ pub struct NewChallenge<'a> {
     pub purpose: &'a str,
     pub binding_hash: &'a [u8],
     pub amr: &'a str,
+    pub passkey_state: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -47,7 +50,7 @@ impl Store {
     }
 
     pub async fn challenge(&self, token_hash: &[u8]) -> Result<Option<ChallengeRow>, StoreError> {
-        const SQL: &str = "SELECT id, user_id, purpose, binding_hash, amr, expires_at
+        const SQL: &str = "SELECT id, user_id, purpose, binding_hash, amr, expires_at, passkey_state
             FROM login_challenges WHERE token_hash = $1";
         Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(token_hash).fetch_optional(pool).await)?)
     }
@@ -193,8 +196,8 @@ impl Tx {
 
     pub async fn insert_challenge(&mut self, new: &NewChallenge<'_>) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO login_challenges
-            (token_hash, user_id, purpose, binding_hash, amr, created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+            (token_hash, user_id, purpose, binding_hash, amr, created_at, expires_at, passkey_state)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         in_tx!(self, |conn| sqlx::query(SQL)
             .bind(new.token_hash)
             .bind(new.user_id)
@@ -203,6 +206,7 @@ impl Tx {
             .bind(new.amr)
             .bind(new.now)
             .bind(new.expires_at)
+            .bind(new.passkey_state)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;

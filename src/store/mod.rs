@@ -10,6 +10,7 @@ pub mod avatars;
 pub mod email;
 pub mod factors;
 pub mod keys;
+pub mod passkeys;
 pub mod posts;
 pub mod redis;
 pub mod refresh;

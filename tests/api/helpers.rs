@@ -269,7 +269,6 @@ impl Drop for TestApp {
     }
 }
 
-/// A browser of its own: a fresh cookie jar.
 /// `POST` of raw bytes with this `Content-Type` (or none), through `app.client`.
 pub async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Response {
     let mut req = app.client.post(app.url(path)).body(body);
@@ -279,6 +278,7 @@ pub async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, bod
     req.send().await.unwrap()
 }
 
+/// A browser of its own: a fresh cookie jar.
 pub fn new_client() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }

@@ -3,6 +3,7 @@
 mod helpers;
 mod proxy;
 mod smtp;
+mod soft_authenticator;
 
 mod account;
 mod admin;
@@ -18,6 +19,7 @@ mod durability;
 mod faults;
 mod hostile_input;
 mod operations;
+mod passkeys;
 mod passwords;
 mod posts;
 mod recovery;

@@ -97,7 +97,7 @@ async fn enrolment_is_active_only_after_a_correct_code() {
     let status: Value = app.get("/api/me/second-factors").await.json().await.unwrap();
     assert_eq!(
         status,
-        json!({"totp_enabled": true, "totp_pending": false, "recovery_codes_left": 10, "methods": ["totp", "recovery_code"]})
+        json!({"totp_enabled": true, "totp_pending": false, "recovery_codes_left": 10, "passkeys": 0, "methods": ["totp", "recovery_code"]})
     );
     assert_error(app.post_json("/api/me/totp", &json!({})).await, 409, "second_factor_enabled").await;
 }

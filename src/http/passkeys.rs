@@ -1,0 +1,171 @@
+//! API.md "Passkeys": registering, listing and removing passkeys, and logging in with
+//! one (session cookie or tokens).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::Router;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{CurrentUser, Json, PathId};
+use crate::app::AppState;
+use crate::domain::User;
+use crate::error::{AppError, ErrorBody};
+use crate::service::passkeys::{self, Ceremony, PasskeyInfo, PasskeyList};
+use crate::service::tokens::{self, TokenPair};
+use crate::service::{accounts, Client};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/me/passkeys", post(add_passkey).get(my_passkeys))
+        .route("/api/me/passkeys/registration", post(begin_registration))
+        .route("/api/me/passkeys/{id}", delete(remove_passkey))
+        .route("/api/login/passkey/options", post(begin_login))
+        .route("/api/login/passkey", post(login_with_passkey))
+        .route("/api/token/passkey", post(token_with_passkey))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AddPasskeyRequest {
+    /// The `ceremony` of `POST /api/me/passkeys/registration`.
+    #[schema(value_type = String, required = true)]
+    ceremony: Option<String>,
+    /// What the owner calls it, 1 to 64 characters.
+    #[schema(example = "Laptop", value_type = String, required = true, min_length = 1, max_length = 64)]
+    name: Option<String>,
+    /// `navigator.credentials.create`'s answer as JSON (binary fields in base64url).
+    #[schema(value_type = Object, required = true)]
+    credential: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasskeyLoginRequest {
+    /// The `ceremony` of `POST /api/login/passkey/options`.
+    #[schema(value_type = String, required = true)]
+    ceremony: Option<String>,
+    /// `navigator.credentials.get`'s answer as JSON (binary fields in base64url).
+    #[schema(value_type = Object, required = true)]
+    credential: Option<serde_json::Value>,
+}
+
+/// The caller's passkeys.
+#[utoipa::path(get, path = "/api/me/passkeys", tag = "passkeys", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = PasskeyList), (status = 401, body = ErrorBody)))]
+pub async fn my_passkeys(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<axum::Json<PasskeyList>, AppError> {
+    Ok(axum::Json(passkeys::list(&state.ctx, caller.user.id).await?))
+}
+
+/// Starts registering a passkey: the options for `navigator.credentials.create` and the
+/// ceremony to finish at `POST /api/me/passkeys` within 5 minutes.
+#[utoipa::path(post, path = "/api/me/passkeys/registration", tag = "passkeys", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Ceremony), (status = 401, body = ErrorBody),
+        (status = 403, description = "reauthentication_required, or csrf_rejected", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server", body = ErrorBody),
+        (status = 422, description = "the account holds 20 passkeys already", body = ErrorBody)))]
+pub async fn begin_registration(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<axum::Json<Ceremony>, AppError> {
+    Ok(axum::Json(passkeys::begin_registration(&state.ctx, &caller.user, &caller.proof).await?))
+}
+
+/// Finishes a registration: verifies the new credential and keeps it under its name.
+#[utoipa::path(post, path = "/api/me/passkeys", tag = "passkeys", request_body = AddPasskeyRequest,
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 201, description = "Registered", body = PasskeyInfo),
+        (status = 400, description = "invalid_passkey (the credential does not verify), or a malformed body", body = ErrorBody),
+        (status = 401, description = "unauthorized; invalid_challenge (the ceremony is unknown, expired, used or another account's)", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server", body = ErrorBody),
+        (status = 409, description = "passkey_exists", body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn add_passkey(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    Json(req): Json<AddPasskeyRequest>,
+) -> Result<(StatusCode, axum::Json<PasskeyInfo>), AppError> {
+    let added = passkeys::finish_registration(
+        &state.ctx,
+        &caller.user,
+        req.ceremony.as_deref(),
+        req.name.as_deref(),
+        req.credential.as_ref(),
+        &client,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(added)))
+}
+
+/// Removes one of the caller's passkeys.
+#[utoipa::path(delete, path = "/api/me/passkeys/{id}", tag = "passkeys", security(("session" = []), ("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Removed"), (status = 401, body = ErrorBody),
+        (status = 403, description = "reauthentication_required, or csrf_rejected", body = ErrorBody),
+        (status = 404, description = "no such passkey of the caller's", body = ErrorBody)))]
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    PathId(id): PathId,
+) -> Result<StatusCode, AppError> {
+    passkeys::remove(&state.ctx, &caller.user, &caller.proof, id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts a login with a passkey, no username needed: the options for
+/// `navigator.credentials.get` and the ceremony to finish at `POST /api/login/passkey`
+/// or `POST /api/token/passkey` within 5 minutes.
+#[utoipa::path(post, path = "/api/login/passkey/options", tag = "passkeys",
+    responses((status = 200, body = Ceremony), (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server", body = ErrorBody),
+        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn begin_login(State(state): State<AppState>, client: Client) -> Result<axum::Json<Ceremony>, AppError> {
+    Ok(axum::Json(passkeys::begin_login(&state.ctx, &client).await?))
+}
+
+/// Logs in with a passkey and sets the session cookie, exactly as `POST /api/login`
+/// does. A passkey login is complete even for an account with TOTP.
+#[utoipa::path(post, path = "/api/login/passkey", tag = "passkeys", request_body = PasskeyLoginRequest,
+    responses((status = 200, description = "Logged in; sets a new session cookie", body = User),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_passkey (unknown or removed passkey, or it does not verify); invalid_challenge", body = ErrorBody),
+        (status = 403, description = "csrf_rejected, or email_not_verified", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn login_with_passkey(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Json(req): Json<PasskeyLoginRequest>,
+) -> Result<Response, AppError> {
+    let previous = state.cookie.read(&headers);
+    let (user, issued) =
+        accounts::login_with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), previous, &client)
+            .await?;
+    Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+}
+
+/// Logs in with a passkey and answers tokens, exactly as `POST /api/token` does.
+#[utoipa::path(post, path = "/api/token/passkey", tag = "passkeys", request_body = PasskeyLoginRequest,
+    responses((status = 200, body = TokenPair), (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_passkey; invalid_challenge", body = ErrorBody),
+        (status = 403, description = "email_not_verified", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn token_with_passkey(
+    State(state): State<AppState>,
+    client: Client,
+    Json(req): Json<PasskeyLoginRequest>,
+) -> Result<axum::Json<TokenPair>, AppError> {
+    let pair =
+        tokens::issue_with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), &client).await?;
+    Ok(axum::Json(pair))
+}
