@@ -77,7 +77,7 @@ export function PasskeySection() {
   }
 
   return (
-    <div className="form">
+    <div className="form passkeys">
       <p>
         A passkey logs you in with your device's screen lock or security key instead of your password, and can be the
         second step after it.
