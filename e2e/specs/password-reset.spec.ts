@@ -3,6 +3,7 @@ import { linkIn, type Mailbox } from "../support/mailbox.ts";
 import {
   expect,
   logIn,
+  logOut,
   requireMailPackages,
   screenshot,
   signUp,
@@ -41,8 +42,7 @@ test("a forgotten password is reset with the mailed link; only the new password 
   const newPassword = "silver teapot 1902";
 
   await signUp(page, account, email);
-  await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Log in" })).toBeVisible();
+  await logOut(page);
 
   await page.getByRole("link", { name: "Forgot password?" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Forgot your password?" })).toBeVisible();

@@ -1,44 +1,7 @@
-import { createHmac } from "node:crypto";
-import type { Page } from "@playwright/test";
-import { expect, logIn, screenshot, signUp, skipWithoutChromium, test, uniqueName } from "../support/fixtures.ts";
+import { expect, logIn, logOut, screenshot, signUp, skipWithoutChromium, test, uniqueName } from "../support/fixtures.ts";
+import { currentStep, totp } from "../support/totp.ts";
 
 skipWithoutChromium();
-
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-function base32Decode(text: string): Buffer {
-  let bits = 0;
-  let value = 0;
-  const bytes: number[] = [];
-  for (const char of text.replace(/=+$/, "").toUpperCase()) {
-    const index = BASE32.indexOf(char);
-    if (index < 0) throw new Error(`not base32: ${char}`);
-    value = (value << 5) | index;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/** RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps: the code of `step`. */
-function totp(secret: string, step: number): string {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
-  return String(binary % 1_000_000).padStart(6, "0");
-}
-
-const currentStep = () => Math.floor(Date.now() / 1000 / 30);
-
-async function logOut(page: Page): Promise<void> {
-  await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Log in" })).toBeVisible();
-}
 
 test("an authenticator app is enrolled with its QR code, then asked for at login; recovery codes work once", async ({
   page,

@@ -19,12 +19,15 @@ interface WorkerFixtures {
   mail: boolean;
   /** The SMTP server latchkey delivers to; null unless the spec asked for `mail`. */
   mailbox: Mailbox | null;
+  /** Set with `test.use({ serverConfig: "…" })`: TOML added to this worker's latchkey configuration. */
+  serverConfig: string;
   servers: Servers;
   admin: Account;
 }
 
 export const test = base.extend<object, WorkerFixtures>({
   mail: [false, { scope: "worker", option: true }],
+  serverConfig: ["", { scope: "worker", option: true }],
   mailbox: [
     async ({ mail }, use) => {
       if (!mail) return use(null);
@@ -35,8 +38,11 @@ export const test = base.extend<object, WorkerFixtures>({
     { scope: "worker" },
   ],
   servers: [
-    async ({ mailbox }, use, workerInfo) => {
-      const servers = await startServers(`worker-${workerInfo.workerIndex}`, { smtpUrl: mailbox?.url });
+    async ({ mailbox, serverConfig }, use, workerInfo) => {
+      const servers = await startServers(`worker-${workerInfo.workerIndex}`, {
+        smtpUrl: mailbox?.url,
+        extraConfig: serverConfig,
+      });
       await use(servers);
       await servers.stop();
     },
@@ -99,6 +105,11 @@ export async function signUp(page: Page, account: Account, email?: string): Prom
   await page.getByLabel("Confirm password").fill(account.password);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${account.username}!` })).toBeVisible();
+}
+
+export async function logOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Log in" })).toBeVisible();
 }
 
 export async function logIn(page: Page, account: Account): Promise<void> {

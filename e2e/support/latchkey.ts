@@ -26,14 +26,16 @@ export interface Servers {
 export interface ServerOptions {
   /** An SMTP server for latchkey's mail (`[smtp] url`); without it latchkey sends none. */
   smtpUrl?: string | undefined;
+  /** TOML appended to the configuration, e.g. `[security]\nstep_up_window = "2s"`. */
+  extraConfig?: string | undefined;
 }
 
 /**
  * A fresh latchkey on a free port with its own temp directory (config and
  * SQLite database), plus the cross-origin example on another free port that
  * latchkey lists in `cors.allowed_origins`. Logs go to test-results/.
- * `options.smtpUrl` adds an `[smtp]` table; without it the configuration is
- * what every other spec gets.
+ * `options` add to the configuration; without them it is what every other
+ * spec gets.
  */
 export async function startServers(name: string, options: ServerOptions = {}): Promise<Servers> {
   const dir = await mkdtemp(join(tmpdir(), "latchkey-e2e-"));
@@ -71,6 +73,7 @@ export async function startServers(name: string, options: ServerOptions = {}): P
         `format = "json"`,
         "",
         ...(options.smtpUrl ? ["[smtp]", `url = "${options.smtpUrl}"`, `from = "latchkey <latchkey@example.com>"`, ""] : []),
+        ...(options.extraConfig ? [options.extraConfig, ""] : []),
       ].join("\n"),
     );
 
