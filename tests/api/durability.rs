@@ -94,3 +94,51 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// Issue: mail must survive a crash. With the mail server down, signups with an address
+/// and password resets queue their mails; the server is killed; once the mail server
+/// and latchkey are back, every mail arrives, once.
+#[tokio::test]
+async fn mails_queued_when_latchkey_is_killed_are_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::smtp::SmtpSink::free_port().await;
+    let smtp = format!(
+        "[smtp]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"latchkey <auth@example.com>\"\ntimeout = \"2s\"\n\
+         [throttle]\nsignup_per_ip = 1000\nemail_per_ip = 1000\n"
+    );
+    write_config(dir.path(), &smtp);
+    let mut server = start_binary(dir.path());
+    const ACCOUNTS: usize = 8;
+    for i in 0..ACCOUNTS {
+        let body =
+            json!({"username": format!("mail{i}"), "password": PASSWORD, "email": format!("mail{i}@example.com")});
+        let r = new_client().post(format!("{}/api/signup", server.base)).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let body = json!({"username": format!("mail{i}")});
+        let r = new_client().post(format!("{}/api/password/forgot", server.base)).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    server.child.kill().unwrap(); // SIGKILL, with every mail still waiting
+    server.child.wait().unwrap();
+
+    let sink = crate::smtp::SmtpSink::start_on(port).await;
+    let _server = start_binary(dir.path());
+    // A mail whose delivery was under way at the kill is leased for 2 × timeout + 30 s.
+    let started = std::time::Instant::now();
+    let expected = 2 * ACCOUNTS;
+    while sink.messages().len() < expected {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{} of {expected} mails arrived",
+            sink.messages().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for i in 0..ACCOUNTS {
+        let mine: Vec<_> =
+            sink.messages().into_iter().filter(|m| m.to.iter().any(|t| t == &format!("mail{i}@example.com"))).collect();
+        assert_eq!(mine.len(), 2, "one verification and one reset mail for mail{i}");
+        assert!(mine.iter().any(|m| m.data.contains("/verify-email#token=")));
+        assert!(mine.iter().any(|m| m.data.contains("/reset-password#token=")));
+    }
+}
