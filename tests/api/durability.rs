@@ -74,23 +74,39 @@ async fn a_signup_that_answered_201_survives_kill_9() {
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), "");
     let mut server = start_binary(dir.path());
-    let client = new_client();
-    let url = format!("{}/api/signup", server.base);
-    // A signup takes a password hash (tens of ms): long enough to be in flight.
-    let in_flight = tokio::spawn(async move {
-        client.post(url).json(&json!({"username": "graceful", "password": PASSWORD})).send().await.map(|r| r.status())
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // A request certainly in flight: its headers are read and its body is half sent.
+    let body = json!({"username": "graceful", "password": PASSWORD}).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/signup HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let pid = server.child.id() as i32;
     // SAFETY: sending a signal to our own child process.
     unsafe {
         libc::kill(pid, libc::SIGTERM);
     }
-    let status = in_flight.await.unwrap().expect("the in-flight request got an answer");
-    assert_eq!(status, 201);
+    // Shutting down: no new connection is taken...
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "still accepting after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // ...but the request under way is finished and answered.
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }
