@@ -23,7 +23,7 @@ use crate::limiter::redis::RedisLimiter;
 use crate::limiter::SharedLimiter;
 use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
-use crate::service::{audit, factors, mail, recovery, sessions, throttle, Ctx};
+use crate::service::{audit, factors, mail, recovery, sessions, throttle, totp_sealing, Ctx};
 use crate::store::redis::Redis;
 use crate::store::Store;
 
@@ -88,6 +88,9 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
     let hasher = Hasher::start(&config.password, config.server.request_timeout.0)
         .context("cannot start the password hashing threads")?;
     let keys = Arc::new(KeyRing::load(&store, Arc::clone(&clock), &config).await.context("cannot load the JWT keys")?);
+    if let Some(sealer) = keys.sealer() {
+        totp_sealing::seal_plain(&store, sealer).await.context("cannot encrypt the TOTP secrets")?;
+    }
     let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up()));
     let mailer = crate::service::mail::Mailer::from_config(&config.smtp).context("cannot set up the mail sender")?;
     let passkeys = crate::service::passkeys::RelyingParty::from_config(&config).context("cannot set up passkeys")?;

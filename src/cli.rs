@@ -145,10 +145,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = build_ctx(config).await?;
             let resealed = keys::reseal(&ctx, &new).await;
             ctx.store.close().await;
+            let (keys, secrets) = resealed?;
             println!(
-                "{} signing key(s) now encrypted under {}: configure it on every instance \
-                 (keys.encryption_key_file) and restart them",
-                resealed?,
+                "{keys} signing key(s) and {secrets} TOTP secret(s) now encrypted under {}: configure it on every \
+                 instance (keys.encryption_key_file) and restart them",
                 new_key_file.display()
             );
             Ok(())

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::audit::{self, Event, Kind};
 use super::stepup::{self, Proof};
 use super::throttle::{self, Slots};
-use super::{accounts, passkeys, Change, Client, Ctx};
+use super::{accounts, passkeys, totp_sealing, Change, Client, Ctx};
 use crate::crypto::otp;
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{User, UserId};
@@ -275,7 +275,8 @@ pub(super) async fn check_code<'c>(
     let accepted = match code {
         Code::Totp(code) => match change.totp_of_user(user_id).await? {
             Some(totp) if totp.enabled_at.is_some() => {
-                match otp::matching_step(&totp.secret, code, now).map_err(AppError::Internal)? {
+                let secret = totp_sealing::open(ctx, user_id, &totp.secret)?;
+                match otp::matching_step(&secret, code, now).map_err(AppError::Internal)? {
                     Some(step) => change.accept_totp_step(user_id, step, false, now).await?,
                     None => false,
                 }
@@ -364,9 +365,10 @@ pub struct TotpEnrolment {
 pub async fn begin_totp(ctx: &Ctx, user: &User, proof: &Proof) -> Result<TotpEnrolment, AppError> {
     stepup::require_recent(ctx, proof).await?;
     let secret = otp::new_secret();
+    let stored = totp_sealing::seal(ctx, user.id, &secret)?;
     let mut change = ctx.begin().await?;
     let now = change.now;
-    if !change.put_pending_totp(user.id, &secret, now).await? {
+    if !change.put_pending_totp(user.id, &stored, now).await? {
         return Err(AppError::SecondFactorEnabled);
     }
     change.commit().await?;
@@ -405,7 +407,8 @@ pub async fn confirm_totp(
     let now = change.now;
     let enabled = match change.totp_of_user(user.id).await? {
         Some(totp) if totp.enabled_at.is_none() => {
-            match otp::matching_step(&totp.secret, code, now).map_err(AppError::Internal)? {
+            let secret = totp_sealing::open(ctx, user.id, &totp.secret)?;
+            match otp::matching_step(&secret, code, now).map_err(AppError::Internal)? {
                 Some(step) => change.accept_totp_step(user.id, step, true, now).await?,
                 None => false,
             }

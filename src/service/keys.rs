@@ -74,6 +74,11 @@ impl KeyRing {
         })
     }
 
+    /// The key that seals secrets in the database, when there is one.
+    pub fn sealer(&self) -> Option<&SealingKey> {
+        self.sealer.as_ref()
+    }
+
     pub fn current(&self) -> Arc<KeySet> {
         Arc::clone(&self.set.read().unwrap_or_else(|p| p.into_inner()))
     }
@@ -290,9 +295,10 @@ async fn seal_plain_keys(store: &Store, sealer: &SealingKey) -> anyhow::Result<(
     Ok(())
 }
 
-/// `latchkey keys reseal`: every private key opened with the current sealing key (or
-/// read as plain text) and sealed under `new`, in one transaction. Returns how many.
-pub async fn reseal(ctx: &Ctx, new: &SealingKey) -> anyhow::Result<usize> {
+/// `latchkey keys reseal`: every private key and TOTP secret opened with the current
+/// sealing key (or read as plain text) and sealed under `new`, in one transaction.
+/// Returns how many keys and secrets.
+pub async fn reseal(ctx: &Ctx, new: &SealingKey) -> anyhow::Result<(usize, usize)> {
     let mut tx = ctx.store.begin().await?;
     tx.advisory_lock("latchkey:signing-keys").await?;
     let rows = tx.all_keys().await?;
@@ -300,6 +306,7 @@ pub async fn reseal(ctx: &Ctx, new: &SealingKey) -> anyhow::Result<usize> {
         let plain = open_private_key(row, ctx.keys.sealer.as_ref())?;
         tx.set_private_key(&row.kid, &new.seal(&plain, row.kid.as_bytes())?).await?;
     }
+    let secrets = super::totp_sealing::reseal_in(&mut tx, ctx.keys.sealer.as_ref(), new).await?;
     tx.commit().await?;
-    Ok(rows.len())
+    Ok((rows.len(), secrets))
 }

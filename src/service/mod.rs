@@ -15,6 +15,7 @@ pub mod sessions;
 pub mod stepup;
 pub mod throttle;
 pub mod tokens;
+pub mod totp_sealing;
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};

@@ -1,6 +1,6 @@
 //! Second factors: the `totp_factors`, `recovery_codes` and `login_challenges` tables,
-//! and the authentication time of sessions. Every read and write of a TOTP secret is in
-//! this file, so that encrypting secrets at rest changes this file only.
+//! and the authentication time of sessions. TOTP secrets come and go as stored: sealed
+//! by the service when an encryption key is configured.
 
 use sqlx::FromRow;
 
@@ -135,6 +135,23 @@ impl Tx {
                 .map(|r| r.rows_affected()))?
         };
         Ok(n == 1)
+    }
+
+    /// Every stored TOTP secret (sealed or not), by user.
+    pub async fn all_totp_secrets(&mut self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(in_tx!(self, |conn| sqlx::query_as("SELECT user_id, secret FROM totp_factors ORDER BY user_id")
+            .fetch_all(conn)
+            .await)?)
+    }
+
+    pub async fn set_totp_secret(&mut self, user_id: UserId, secret: &[u8]) -> Result<(), StoreError> {
+        in_tx!(self, |conn| sqlx::query("UPDATE totp_factors SET secret = $1 WHERE user_id = $2")
+            .bind(secret)
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     /// Removes the user's TOTP factor and recovery codes; whether there was a factor.

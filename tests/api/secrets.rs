@@ -134,3 +134,63 @@ async fn on_postgres_keys_stay_plain_with_a_warning_until_a_key_is_configured() 
     let out = latchkey(dir.path(), &["config", "check"], &[("LATCHKEY_KEYS__ENCRYPTION_KEY", key)]);
     assert!(!text(&out).contains(key), "config check printed the key");
 }
+
+async fn sqlite_totp_secret(dir: &Path) -> (i64, Vec<u8>) {
+    let url = format!("sqlite://{}", dir.join("latchkey.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query_as("SELECT user_id, secret FROM totp_factors").fetch_one(&mut db).await.unwrap()
+}
+
+#[tokio::test]
+async fn totp_secrets_are_sealed_bound_to_their_account_and_follow_a_reseal() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut server = start_binary(dir.path());
+    let client = new_client();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let r = client.post(url("/api/signup")).json(&json!({"username": "ada", "password": PASSWORD})).send().await;
+    assert_eq!(r.unwrap().status(), 201);
+    let enrolment: Value = client.post(url("/api/me/totp")).send().await.unwrap().json().await.unwrap();
+    let secret = totp_rs::Secret::Encoded(enrolment["secret"].as_str().unwrap().into()).to_bytes().unwrap();
+    let step = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 / 30;
+    let code = latchkey::crypto::otp::code_at_step(&secret, step).unwrap();
+    let r = client.post(url("/api/me/totp/confirm")).json(&json!({"code": code})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let (user_id, stored) = sqlite_totp_secret(dir.path()).await;
+    assert!(stored.starts_with(b"lk1:"), "sealed");
+    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_slice()), "the secret is not in the database");
+    // Codes still work: the second step of a new login, with the next step's code.
+    let browser = new_client();
+    let r = browser.post(url("/api/login")).json(&json!({"username": "ada", "password": PASSWORD})).send().await;
+    let pending: Value = r.unwrap().json().await.unwrap();
+    assert_eq!(pending["error"], "second_factor_required");
+    let code = latchkey::crypto::otp::code_at_step(&secret, step + 1).unwrap();
+    let body = json!({"challenge": pending["challenge"], "code": code});
+    assert_eq!(browser.post(url("/api/login/second-factor")).json(&body).send().await.unwrap().status(), 200);
+
+    // A secret stored in plain text (before sealing existed) is sealed at the next start.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
+    sqlx::query("UPDATE totp_factors SET secret = $1").bind(&secret).execute(&mut db).await.unwrap();
+    drop(db);
+    let out = latchkey(dir.path(), &["migrate"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (_, resealed) = sqlite_totp_secret(dir.path()).await;
+    assert!(resealed.starts_with(b"lk1:"), "sealed on start");
+
+    // `keys reseal` moves it to the new key, bound to the account.
+    let new_key = dir.path().join("new.key");
+    let new_text = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    std::fs::write(&new_key, format!("{new_text}\n")).unwrap();
+    let out = latchkey(dir.path(), &["keys", "reseal", "--new-key-file", new_key.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 TOTP secret(s)"), "{}", text(&out));
+    let (_, moved) = sqlite_totp_secret(dir.path()).await;
+    let key = latchkey::crypto::sealing::SealingKey::from_base64(new_text).unwrap();
+    assert_eq!(key.open(&moved, format!("totp:{user_id}").as_bytes()).unwrap(), secret);
+    assert!(key.open(&moved, format!("totp:{}", user_id + 1).as_bytes()).is_err(), "bound to its account");
+}
