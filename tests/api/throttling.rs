@@ -235,3 +235,22 @@ async fn ipv6_clients_behind_a_proxy_are_counted_per_slash_64() {
     assert_error(from("2001:db8:7:7::99", PASSWORD).await.unwrap(), 429, "rate_limited").await;
     assert_eq!(from("2001:db8:7:8::1", PASSWORD).await.unwrap().status(), 200, "another /64 is another client");
 }
+
+/// Successful logins hand their address's slot back: an office behind one address can
+/// log in far more often than `login_per_ip`, in sequence and in parallel.
+#[tokio::test]
+async fn successful_logins_from_one_address_are_not_counted_against_it() {
+    let app = TestApp::spawn_with(|c| c.throttle.login_per_ip = 5).await;
+    for i in 0..4 {
+        app.signed_up(&format!("colleague{i}")).await;
+    }
+    for round in 0..6 {
+        let attempts = (0..4).map(|i| {
+            let name = format!("colleague{i}");
+            let app = &app;
+            async move { app.login_as(&new_client(), &name, PASSWORD).await.status().as_u16() }
+        });
+        let statuses = futures::future::join_all(attempts).await;
+        assert_eq!(statuses, vec![200; 4], "round {round}");
+    }
+}
