@@ -175,6 +175,12 @@ pub struct PasswordConfig {
     /// Hash jobs allowed to wait for a thread before requests are turned away with 503;
     /// 0 (the default) means what the threads hash within `server.request_timeout`.
     pub hash_queue: usize,
+    /// argon2id's cost (OWASP's recommendation by default: 19 MiB, 2 passes, 1 lane).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_lanes: u32,
+    /// bcrypt's cost (default 12).
+    pub bcrypt_cost: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,7 +437,15 @@ impl Default for TokensConfig {
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        PasswordConfig { algorithm: PasswordAlgorithm::Argon2id, hash_threads: 0, hash_queue: 0 }
+        PasswordConfig {
+            algorithm: PasswordAlgorithm::Argon2id,
+            hash_threads: 0,
+            hash_queue: 0,
+            argon2_memory_kib: crate::crypto::password::ARGON2_MEMORY_KIB,
+            argon2_iterations: crate::crypto::password::ARGON2_ITERATIONS,
+            argon2_lanes: crate::crypto::password::ARGON2_LANES,
+            bcrypt_cost: crate::crypto::password::BCRYPT_COST,
+        }
     }
 }
 
@@ -641,6 +655,9 @@ impl Config {
             return invalid("throttle.email_per_account and throttle.email_per_ip must be greater than 0".into());
         }
         if let Err(e) = crate::service::mail::check_config(&self.smtp) {
+            return invalid(e);
+        }
+        if let Err(e) = crate::crypto::password::HashPolicy::of(&self.password).check() {
             return invalid(e);
         }
         if self.signup.require_verified_email && self.smtp.url.is_none() {

@@ -201,7 +201,7 @@ pub fn foreign_hash(data: &[u8]) {
     // keep a login to affordable ones.
     if accepted.is_ok() && cheap(stored) {
         for algorithm in [crate::config::PasswordAlgorithm::Argon2id, crate::config::PasswordAlgorithm::Bcrypt] {
-            match password::verify(algorithm, attempt, stored) {
+            match password::verify(algorithm.into(), attempt, stored) {
                 Ok(Verified::Match { .. } | Verified::Mismatch) => {}
                 Err(e) => panic!("import accepts {stored:?} but login cannot verify it: {e:?}"),
             }

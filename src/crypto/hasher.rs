@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tracing::Span;
 
-use super::password::{self, HashError, Verified};
+use super::password::{self, HashError, HashPolicy, Verified};
 use crate::config::{PasswordAlgorithm, PasswordConfig};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -29,7 +29,7 @@ pub struct Hasher {
 
 struct Inner {
     jobs: SyncSender<Job>,
-    algorithm: PasswordAlgorithm,
+    policy: HashPolicy,
     /// A hash of a random password, verified for unknown users so that they cost the
     /// same as a wrong password.
     dummy: String,
@@ -52,8 +52,12 @@ impl Hasher {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         };
+        let policy = HashPolicy::of(config);
+        if policy.is_weak() {
+            tracing::warn!(?policy, "password hashing is cheaper than recommended: fine for tests, not for production");
+        }
         let started = Instant::now();
-        let dummy = password::hash(config.algorithm, &crate::crypto::token::new_token())?;
+        let dummy = password::hash(policy, &crate::crypto::token::new_token())?;
         let one_hash = started.elapsed().max(Duration::from_micros(100));
         release_freed_memory();
         let queue = match config.hash_queue {
@@ -76,7 +80,7 @@ impl Hasher {
         Ok(Hasher {
             inner: Arc::new(Inner {
                 jobs,
-                algorithm: config.algorithm,
+                policy,
                 dummy,
                 queued: AtomicUsize::new(0),
                 queue,
@@ -92,7 +96,7 @@ impl Hasher {
     }
 
     pub fn algorithm(&self) -> PasswordAlgorithm {
-        self.inner.algorithm
+        self.inner.policy.algorithm
     }
 
     /// Jobs waiting for or running on a hashing thread.
@@ -101,8 +105,8 @@ impl Hasher {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        let algorithm = self.inner.algorithm;
-        self.run(move || password::hash(algorithm, &password)).await
+        let policy = self.inner.policy;
+        self.run(move || password::hash(policy, &password)).await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no
@@ -127,13 +131,13 @@ impl Hasher {
     /// of each kind) on a hashing thread, queueing excluded, and sets the failure floor
     /// to the slowest of them and of the dummy hash.
     pub async fn calibrate(&self, samples: Vec<String>) {
-        let algorithm = self.inner.algorithm;
+        let policy = self.inner.policy;
         let mut floor = self.inner.dummy_time;
         for sample in samples.into_iter().chain([self.inner.dummy.clone()]) {
             let timed = self
                 .run(move || {
                     let started = Instant::now();
-                    let _ = password::verify(algorithm, &crate::crypto::token::new_token(), &sample);
+                    let _ = password::verify(policy, &crate::crypto::token::new_token(), &sample);
                     Ok(started.elapsed())
                 })
                 .await;
@@ -155,16 +159,16 @@ impl Hasher {
         password: String,
         stored: Option<String>,
     ) -> Result<(Verified, Option<String>), HashError> {
-        let algorithm = self.inner.algorithm;
+        let policy = self.inner.policy;
         let inner = Arc::clone(&self.inner);
         self.run(move || {
             let Some(stored) = stored else {
-                let _ = password::verify(algorithm, &password, &inner.dummy);
+                let _ = password::verify(policy, &password, &inner.dummy);
                 return Ok((Verified::Mismatch, None));
             };
-            match password::verify(algorithm, &password, &stored)? {
+            match password::verify(policy, &password, &stored)? {
                 Verified::Match { rehash: true } => {
-                    let upgraded = match password::hash(algorithm, &password) {
+                    let upgraded = match password::hash(policy, &password) {
                         Ok(h) => Some(h),
                         // A bcrypt-configured server cannot re-hash a long argon2 password; keep it.
                         Err(HashError::TooLongForBcrypt) => None,

@@ -11,12 +11,14 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 
 use super::werkzeug;
-use crate::config::PasswordAlgorithm;
+use crate::config::{PasswordAlgorithm, PasswordConfig};
 
+/// OWASP's recommendation: the defaults.
 pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
 pub const ARGON2_ITERATIONS: u32 = 2;
 pub const ARGON2_LANES: u32 = 1;
 pub const BCRYPT_COST: u32 = 12;
+const MIN_BCRYPT_COST: u32 = 4;
 
 const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
 const MAX_ARGON2_ITERATIONS: u32 = 16;
@@ -39,6 +41,69 @@ pub enum HashError {
     Failed,
 }
 
+/// How new passwords are hashed; a stored hash in another form is re-hashed on the next
+/// successful login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashPolicy {
+    pub algorithm: PasswordAlgorithm,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_lanes: u32,
+    pub bcrypt_cost: u32,
+}
+
+impl HashPolicy {
+    pub fn of(config: &PasswordConfig) -> HashPolicy {
+        HashPolicy {
+            algorithm: config.algorithm,
+            argon2_memory_kib: config.argon2_memory_kib,
+            argon2_iterations: config.argon2_iterations,
+            argon2_lanes: config.argon2_lanes,
+            bcrypt_cost: config.bcrypt_cost,
+        }
+    }
+
+    /// Within what latchkey verifies (the caps on stored hashes) and what argon2 accepts.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_ARGON2_LANES).contains(&self.argon2_lanes)
+            || !(1..=MAX_ARGON2_ITERATIONS).contains(&self.argon2_iterations)
+            || !(8 * self.argon2_lanes..=MAX_ARGON2_MEMORY_KIB).contains(&self.argon2_memory_kib)
+        {
+            return Err(format!(
+                "password.argon2_*: lanes 1 to {MAX_ARGON2_LANES}, iterations 1 to {MAX_ARGON2_ITERATIONS}, \
+                 memory 8 × lanes to {MAX_ARGON2_MEMORY_KIB} KiB"
+            ));
+        }
+        if !(MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&self.bcrypt_cost) {
+            return Err(format!("password.bcrypt_cost: {MIN_BCRYPT_COST} to {MAX_BCRYPT_COST}"));
+        }
+        Ok(())
+    }
+
+    /// Cheaper than OWASP's recommendation (acceptable for tests, not in production).
+    pub fn is_weak(&self) -> bool {
+        match self.algorithm {
+            PasswordAlgorithm::Argon2id => {
+                self.argon2_memory_kib < ARGON2_MEMORY_KIB || self.argon2_iterations < ARGON2_ITERATIONS
+            }
+            PasswordAlgorithm::Bcrypt => self.bcrypt_cost < 10,
+        }
+    }
+}
+
+impl From<PasswordAlgorithm> for HashPolicy {
+    /// The recommended parameters.
+    fn from(algorithm: PasswordAlgorithm) -> HashPolicy {
+        HashPolicy {
+            algorithm,
+            argon2_memory_kib: ARGON2_MEMORY_KIB,
+            argon2_iterations: ARGON2_ITERATIONS,
+            argon2_lanes: ARGON2_LANES,
+            bcrypt_cost: BCRYPT_COST,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verified {
     /// Right password; `rehash` when the stored hash is not in the configured form.
@@ -48,13 +113,13 @@ pub enum Verified {
     Mismatch,
 }
 
-pub fn hash(algorithm: PasswordAlgorithm, password: &str) -> Result<String, HashError> {
-    match algorithm {
+pub fn hash(policy: HashPolicy, password: &str) -> Result<String, HashError> {
+    match policy.algorithm {
         PasswordAlgorithm::Argon2id => {
             let mut salt = [0u8; 16];
             OsRng.try_fill_bytes(&mut salt).map_err(|_| HashError::Failed)?;
             let salt = SaltString::encode_b64(&salt).map_err(|_| HashError::Failed)?;
-            argon2(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES)?
+            argon2(policy.argon2_memory_kib, policy.argon2_iterations, policy.argon2_lanes)?
                 .hash_password(password.as_bytes(), &salt)
                 .map(|h| h.to_string())
                 .map_err(|_| HashError::Failed)
@@ -64,7 +129,7 @@ pub fn hash(algorithm: PasswordAlgorithm, password: &str) -> Result<String, Hash
                 return Err(HashError::TooLongForBcrypt);
             }
             // Checked above: at most 72 bytes, so only bcrypt's NUL terminator can be cut.
-            bcrypt::hash(password, BCRYPT_COST).map_err(|_| HashError::Failed)
+            bcrypt::hash(password, policy.bcrypt_cost).map_err(|_| HashError::Failed)
         }
     }
 }
@@ -86,7 +151,8 @@ pub fn check_format(stored: &str) -> Result<(), HashError> {
     argon2_params(&parsed).map(drop)
 }
 
-pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Result<Verified, HashError> {
+pub fn verify(policy: HashPolicy, password: &str, stored: &str) -> Result<Verified, HashError> {
+    let algorithm = policy.algorithm;
     if werkzeug::looks_like(stored) {
         return Ok(match werkzeug::parse(stored)?.matches(password)? {
             true => Verified::Match { rehash: true },
@@ -102,7 +168,9 @@ pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Res
             return Ok(Verified::Mismatch);
         }
         return match bcrypt::verify(password, stored) {
-            Ok(true) => Ok(Verified::Match { rehash: algorithm != PasswordAlgorithm::Bcrypt || cost < BCRYPT_COST }),
+            Ok(true) => {
+                Ok(Verified::Match { rehash: algorithm != PasswordAlgorithm::Bcrypt || cost != policy.bcrypt_cost })
+            }
             Ok(false) => Ok(Verified::Mismatch),
             Err(_) => Err(HashError::UnknownFormat),
         };
@@ -115,7 +183,7 @@ pub fn verify(algorithm: PasswordAlgorithm, password: &str, stored: &str) -> Res
                 || parsed.algorithm != argon2::ARGON2ID_IDENT
                 || parsed.version != Some(Version::V0x13.into())
                 || (params.m_cost(), params.t_cost(), params.p_cost())
-                    != (ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES),
+                    != (policy.argon2_memory_kib, policy.argon2_iterations, policy.argon2_lanes),
         }),
         Err(password_hash::Error::Password) => Ok(Verified::Mismatch),
         Err(_) => Err(HashError::UnknownFormat),
@@ -209,47 +277,53 @@ mod tests {
 
     #[test]
     fn a_hash_made_by_python_bcrypt_verifies() {
-        assert_eq!(verify(Bcrypt, "correct horse battery", PYTHON_BCRYPT_12), Ok(Verified::Match { rehash: false }));
-        assert_eq!(verify(Argon2id, "correct horse battery", PYTHON_BCRYPT_12), Ok(Verified::Match { rehash: true }));
-        assert_eq!(verify(Bcrypt, "correct horse batterz", PYTHON_BCRYPT_12), Ok(Verified::Mismatch));
+        assert_eq!(
+            verify(Bcrypt.into(), "correct horse battery", PYTHON_BCRYPT_12),
+            Ok(Verified::Match { rehash: false })
+        );
+        assert_eq!(
+            verify(Argon2id.into(), "correct horse battery", PYTHON_BCRYPT_12),
+            Ok(Verified::Match { rehash: true })
+        );
+        assert_eq!(verify(Bcrypt.into(), "correct horse batterz", PYTHON_BCRYPT_12), Ok(Verified::Mismatch));
     }
 
     #[test]
     fn argon2id_round_trip_with_the_configured_parameters() {
-        let h = hash(Argon2id, "correct horse battery").unwrap();
+        let h = hash(Argon2id.into(), "correct horse battery").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert_eq!(verify(Argon2id, "correct horse battery", &h), Ok(Verified::Match { rehash: false }));
-        assert_eq!(verify(Argon2id, "wrong horse battery", &h), Ok(Verified::Mismatch));
-        assert_eq!(verify(Bcrypt, "correct horse battery", &h), Ok(Verified::Match { rehash: true }));
+        assert_eq!(verify(Argon2id.into(), "correct horse battery", &h), Ok(Verified::Match { rehash: false }));
+        assert_eq!(verify(Argon2id.into(), "wrong horse battery", &h), Ok(Verified::Mismatch));
+        assert_eq!(verify(Bcrypt.into(), "correct horse battery", &h), Ok(Verified::Match { rehash: true }));
     }
 
     #[test]
     fn bcrypt_round_trip_and_upgrade() {
-        let h = hash(Bcrypt, "correct horse battery").unwrap();
+        let h = hash(Bcrypt.into(), "correct horse battery").unwrap();
         assert!(h.starts_with("$2b$12$"), "{h}");
-        assert_eq!(verify(Bcrypt, "correct horse battery", &h), Ok(Verified::Match { rehash: false }));
-        assert_eq!(verify(Argon2id, "correct horse battery", &h), Ok(Verified::Match { rehash: true }));
-        assert_eq!(verify(Bcrypt, "wrong", &h), Ok(Verified::Mismatch));
+        assert_eq!(verify(Bcrypt.into(), "correct horse battery", &h), Ok(Verified::Match { rehash: false }));
+        assert_eq!(verify(Argon2id.into(), "correct horse battery", &h), Ok(Verified::Match { rehash: true }));
+        assert_eq!(verify(Bcrypt.into(), "wrong", &h), Ok(Verified::Mismatch));
     }
 
     #[test]
     fn bcrypt_never_truncates() {
         let long = "a".repeat(80);
-        assert_eq!(hash(Bcrypt, &long), Err(HashError::TooLongForBcrypt));
-        let h = hash(Bcrypt, &"a".repeat(72)).unwrap();
-        assert_eq!(verify(Bcrypt, &long, &h), Ok(Verified::Mismatch), "the first 72 bytes alone must not match");
+        assert_eq!(hash(Bcrypt.into(), &long), Err(HashError::TooLongForBcrypt));
+        let h = hash(Bcrypt.into(), &"a".repeat(72)).unwrap();
+        assert_eq!(verify(Bcrypt.into(), &long, &h), Ok(Verified::Mismatch), "the first 72 bytes alone must not match");
     }
 
     #[test]
     fn weak_argon2_parameters_are_upgraded() {
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
         let weak = argon2(4096, 1, 1).unwrap().hash_password(b"correct horse battery", &salt).unwrap().to_string();
-        assert_eq!(verify(Argon2id, "correct horse battery", &weak), Ok(Verified::Match { rehash: true }));
+        assert_eq!(verify(Argon2id.into(), "correct horse battery", &weak), Ok(Verified::Match { rehash: true }));
     }
 
     #[test]
     fn formats_are_checked_without_a_password() {
-        let argon = hash(Argon2id, "correct horse battery").unwrap();
+        let argon = hash(Argon2id.into(), "correct horse battery").unwrap();
         for good in [argon.as_str(), PYTHON_BCRYPT_12, "pbkdf2:sha256:600000$zYJ0shTiNSLhMFy8$db3f"] {
             assert_eq!(check_format(good), Ok(()), "{good}");
         }
@@ -269,12 +343,12 @@ mod tests {
             .unwrap()
             .to_string()
             .replace("m=8", "m=4000000");
-        assert_eq!(verify(Argon2id, "x", &greedy), Err(HashError::TooCostly));
+        assert_eq!(verify(Argon2id.into(), "x", &greedy), Err(HashError::TooCostly));
         assert_eq!(
-            verify(Argon2id, "x", "$2b$31$abcdefghijklmnopqrstuuKg7lV6d/1Tn2D3eaRfBDpJ0eqWwPfKa"),
+            verify(Argon2id.into(), "x", "$2b$31$abcdefghijklmnopqrstuuKg7lV6d/1Tn2D3eaRfBDpJ0eqWwPfKa"),
             Err(HashError::TooCostly)
         );
-        assert_eq!(verify(Argon2id, "x", "sha256$salt$abc"), Err(HashError::UnknownFormat));
-        assert_eq!(verify(Argon2id, "x", ""), Err(HashError::UnknownFormat));
+        assert_eq!(verify(Argon2id.into(), "x", "sha256$salt$abc"), Err(HashError::UnknownFormat));
+        assert_eq!(verify(Argon2id.into(), "x", ""), Err(HashError::UnknownFormat));
     }
 }

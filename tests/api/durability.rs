@@ -38,9 +38,19 @@ pub fn start_binary(dir: &Path) -> Server {
     Server { child, base: format!("http://127.0.0.1:{port}") }
 }
 
+/// `dir/latchkey.toml` on `dir/latchkey.db` with `extra` (top-level keys, tables other
+/// than `[password]`), and the tests' cheap password hashing.
 pub fn write_config(dir: &Path, extra: &str) {
-    let db = dir.join("latchkey.db");
-    let toml = format!("listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\n{extra}", db.display());
+    let db = format!("sqlite://{}", dir.join("latchkey.db").display());
+    write_config_on(dir, &db, extra);
+}
+
+/// [`write_config`] on any database.
+pub fn write_config_on(dir: &Path, database_url: &str, extra: &str) {
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndatabase_url = \"{database_url}\"\n{extra}\n\
+         [password]\nargon2_memory_kib = 256\nargon2_iterations = 1\nbcrypt_cost = 4\n"
+    );
     std::fs::write(dir.join("latchkey.toml"), toml).unwrap();
 }
 

@@ -110,11 +110,22 @@ pub async fn fresh_postgres(admin_url: &str) -> (String, TestDb) {
 }
 
 /// A configuration as the tests want it by default: throttles out of the way.
+/// The tests' configuration: generous address budgets, and cheap password hashing
+/// (argon2id at 256 KiB and one pass, bcrypt cost 4) except in the tests of the hashing
+/// parameters and timings themselves, which ask for [`recommended_hashing`].
 pub fn test_config() -> Config {
     let mut config = Config { listen: "127.0.0.1:0".into(), ..Config::default() };
     config.throttle.signup_per_ip = 1000;
     config.throttle.login_per_ip = 1000;
+    config.password.argon2_memory_kib = 256;
+    config.password.argon2_iterations = 1;
+    config.password.bcrypt_cost = 4;
     config
+}
+
+/// Password hashing at the production defaults.
+pub fn recommended_hashing(config: &mut Config) {
+    config.password = latchkey::config::PasswordConfig { algorithm: config.password.algorithm, ..Default::default() };
 }
 
 impl TestApp {

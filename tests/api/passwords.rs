@@ -27,14 +27,14 @@ async fn stored_user_id(app: &TestApp, username: &str) -> i64 {
 
 #[tokio::test]
 async fn new_passwords_are_hashed_with_argon2id_at_the_chosen_parameters() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(recommended_hashing).await;
     app.signed_up("ada").await;
     assert!(stored_hash(&app, "ada").await.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
 }
 
 #[tokio::test]
 async fn a_bcrypt_hash_made_by_python_logs_in_and_is_upgraded_to_argon2id() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(recommended_hashing).await;
     app.signed_up("ada").await;
     set_hash(&app, "ada", PYTHON_BCRYPT_12).await;
     assert_error(app.login_as(&new_client(), "ada", "correct horse batterx").await, 401, "invalid_credentials").await;
@@ -50,7 +50,7 @@ const WERKZEUG_SCRYPT: &str = "scrypt:32768:8:1$NAVi16kNv5mPbJMn$6cc4b0da617a3cb
 
 #[tokio::test]
 async fn a_werkzeug_hash_from_a_flask_app_logs_in_and_is_upgraded_to_argon2id() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(recommended_hashing).await;
     app.signed_up("ada").await;
     set_hash(&app, "ada", WERKZEUG_SCRYPT).await;
     assert_error(app.login_as(&new_client(), "ada", "correct horse batterx").await, 401, "invalid_credentials").await;
@@ -62,7 +62,11 @@ async fn a_werkzeug_hash_from_a_flask_app_logs_in_and_is_upgraded_to_argon2id() 
 
 #[tokio::test]
 async fn bcrypt_can_be_chosen_and_never_truncates() {
-    let app = TestApp::spawn_with(|c| c.password.algorithm = PasswordAlgorithm::Bcrypt).await;
+    let app = TestApp::spawn_with(|c| {
+        c.password.algorithm = PasswordAlgorithm::Bcrypt;
+        recommended_hashing(c);
+    })
+    .await;
     app.signed_up("ada").await;
     assert!(stored_hash(&app, "ada").await.starts_with("$2b$12$"));
     assert_eq!(app.login_as(&new_client(), "ada", PASSWORD).await.status(), 200);
@@ -74,7 +78,7 @@ async fn bcrypt_can_be_chosen_and_never_truncates() {
 
 #[tokio::test]
 async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(recommended_hashing).await;
     app.signed_up("ada").await;
     // Interleaved, so that load from tests running alongside hits both alike.
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
@@ -96,14 +100,26 @@ async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
 
 #[tokio::test]
 async fn failed_logins_take_as_long_as_the_costliest_stored_hash_whatever_the_account() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(recommended_hashing).await;
     app.signed_up("fresh").await;
     app.signed_up("imported").await;
     set_hash(&app, "imported", PYTHON_BCRYPT_12).await;
-    // What the periodic maintenance does at start and every ten minutes.
+    // The floor is measured once (as the periodic maintenance does) while the suite's
+    // other tests load the machine unevenly: a measurement spoiled by a load spike is
+    // taken again, up to three times. Without the floor every try is off tenfold.
+    let mut last = String::new();
+    for _ in 0..3 {
+        match failure_times_match(&app).await {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+    }
+    panic!("{last}");
+}
+
+async fn failure_times_match(app: &TestApp) -> Result<(), String> {
     let ctx = &app.state.ctx;
     ctx.hasher.calibrate(ctx.store.password_hash_samples().await.unwrap()).await;
-
     let mut times: [Vec<Duration>; 3] = Default::default();
     for _ in 0..5 {
         for (name, slot) in [("imported", 0), ("fresh", 1), ("nobody-at-all", 2)] {
@@ -121,6 +137,9 @@ async fn failed_logins_take_as_long_as_the_costliest_stored_hash_whatever_the_ac
     // both the unknown name and the argon2id account would answer ten times sooner.
     for (what, t) in [("an argon2id account", argon2), ("an unknown name", unknown)] {
         let ratio = t / bcrypt;
-        assert!((0.75..1.5).contains(&ratio), "{what}: {t:.3} s against bcrypt's {bcrypt:.3} s");
+        if !(0.75..1.5).contains(&ratio) {
+            return Err(format!("{what}: {t:.3} s against bcrypt's {bcrypt:.3} s"));
+        }
     }
+    Ok(())
 }

@@ -301,7 +301,10 @@ async fn with_verified_email_required_login_waits_for_the_link() {
     let r = app.signup("noemail").await;
     assert!(session_set_cookie(&r).is_some(), "accounts without an address are not held back");
     let features: Value = app.get("/api/features").await.json().await.unwrap();
-    assert_eq!(features, json!({"signup": true, "email": true, "require_verified_email": true}));
+    assert_eq!(
+        features,
+        json!({"signup": true, "email": true, "require_verified_email": true, "passkeys": true, "passkey_rp_id": "localhost"})
+    );
 }
 
 #[tokio::test]
