@@ -38,15 +38,18 @@ async def main():
     print(f"{n} idle connections opened in {opened:.1f} s: RSS {before:.1f} MiB before, "
           f"{held:.1f} MiB while held ({(held - before) * 1024 / n:.2f} KiB per connection)")
 
-    async def closed_by_server(reader):
+    async def ended_by_server(reader):
+        """'closed' (EOF), 'reset' (RST) or 'open' after 30 s."""
         try:
-            return await asyncio.wait_for(reader.read(1), 30) == b""
-        except (asyncio.TimeoutError, ConnectionError):
-            return False
+            return "closed" if await asyncio.wait_for(reader.read(1), 30) == b"" else "open"
+        except asyncio.TimeoutError:
+            return "open"
+        except ConnectionError:
+            return "reset"
 
-    closed = sum(await asyncio.gather(*(closed_by_server(r) for r, _ in conns)))
-    print(f"{closed} of {n} closed by the server within 30 s (header timeout); "
-          f"RSS {rss_mib(pid):.1f} MiB after")
+    ends = await asyncio.gather(*(ended_by_server(r) for r, _ in conns))
+    print(f"within 30 s the server closed {ends.count('closed')} and reset {ends.count('reset')} of {n} "
+          f"(header timeout); {ends.count('open')} still open; RSS {rss_mib(pid):.1f} MiB after")
 
 
 if __name__ == "__main__":
