@@ -40,7 +40,7 @@ impl Username {
 }
 
 /// At most 254 characters, one `@` with text on both sides, no whitespace or control
-/// characters; unique and matched case-insensitively.
+/// characters, and an address mail can be sent to; unique and matched case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -53,11 +53,21 @@ impl Email {
             return Err("must not contain spaces or control characters");
         }
         match s.split_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
-                Ok(Email(s.to_string()))
-            }
-            _ => Err("must be an email address like ada@example.com"),
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {}
+            _ => return Err("must be an email address like ada@example.com"),
         }
+        // And one the mailer can write a mail to, as this very address (RFC 5322's local
+        // part, a domain name): an address it cannot would never see a verification or
+        // reset link, and its account could never be recovered. A message is built to
+        // find out, because the mailer reads the recipient back from the message's `To`.
+        let mailbox =
+            s.parse::<lettre::message::Mailbox>().ok().filter(|m| m.name.is_none() && m.email.to_string() == s);
+        let writable =
+            mailbox.is_some_and(|to| lettre::Message::builder().from(to.clone()).to(to).body(String::new()).is_ok());
+        if !writable {
+            return Err("must be an address mail can be sent to, like ada@example.com");
+        }
+        Ok(Email(s.to_string()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -237,6 +247,18 @@ mod tests {
         assert!(Email::parse("ada@example.com").is_ok());
         for bad in ["ada", "@x", "x@", "a@b@c", "a b@c", "a\u{7}@b", &format!("{}@b", "a".repeat(253))] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        // Addresses no mail can be sent to: a comment, a special character, a label that
+        // ends in a hyphen, an address literal, a local part over 64 bytes.
+        let long_local = format!("{}@b", "a".repeat(65));
+        for undeliverable in
+            ["ada(home)@example.com", "a<b@example.com", "ada@example-.com", "ada@[127.0.0.1]", &long_local]
+        {
+            assert!(Email::parse(undeliverable).is_err(), "{undeliverable:?}");
+        }
+        for deliverable in ["ada+latchkey@example.com", "o'brien@example.ie", "jürgen@münchen.de", "a.b_c@x.example"]
+        {
+            assert!(Email::parse(deliverable).is_ok(), "{deliverable:?}");
         }
         assert_eq!(Email::parse("Ada@Example.COM").unwrap().key(), "ada@example.com");
     }

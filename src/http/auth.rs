@@ -42,7 +42,9 @@ pub struct SignupRequest {
     #[schema(example = "correct horse battery")]
     pub(crate) password_confirmation: Option<String>,
     /// At most 254 characters, one `@` with text on both sides, no whitespace or control
-    /// characters; unique, compared case-insensitively. Empty or null: no email.
+    /// characters, and an address mail can be sent to (RFC 5322: a local part of at most
+    /// 64 bytes, a domain name); 422 otherwise. Unique, compared
+    /// case-insensitively. Empty or null: no email.
     #[schema(
         example = "ada@example.com",
         max_length = 254,
