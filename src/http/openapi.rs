@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -34,7 +36,7 @@ use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::domain::User, crate::error::ErrorBody)),
-    modifiers(&SecuritySchemes, &AvatarBodies, &CommonAnswers, &Links),
+    modifiers(&SecuritySchemes, &AvatarBodies, &CommonAnswers, &FieldRules, &Links),
     tags(
         (name = "sessions", description = "Signup, login and cookie sessions"),
         (name = "account", description = "The caller's own account"),
@@ -123,6 +125,36 @@ fn add(op: &mut Operation, status: u16, description: &str) {
 fn error_response(description: &str) -> Response {
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
     ResponseBuilder::new().description(description).content("application/json", content).build()
+}
+
+/// Rules between the fields of a request body, which no field's own schema can state:
+/// which fields must come one at a time, or at least one of them.
+struct FieldRules;
+
+enum Choice {
+    ExactlyOne,
+    AtLeastOne,
+}
+
+impl Modify for FieldRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let rules: [(&str, Choice, &[&str]); 3] = [
+            ("SecondFactorRequest", Choice::ExactlyOne, &["code", "recovery_code", "credential"]),
+            ("DisableTotpRequest", Choice::ExactlyOne, &["code", "recovery_code"]),
+            ("ReauthenticateRequest", Choice::AtLeastOne, &["password", "code"]),
+        ];
+        let Some(components) = openapi.components.as_mut() else { return };
+        for (name, choice, fields) in rules {
+            let Some(fields_schema) = components.schemas.remove(name) else { continue };
+            let present = |field: &&str| ObjectBuilder::new().required(*field).build();
+            let choice: Schema = match choice {
+                Choice::ExactlyOne => fields.iter().map(present).fold(OneOfBuilder::new(), |b, s| b.item(s)).into(),
+                Choice::AtLeastOne => fields.iter().map(present).fold(AnyOfBuilder::new(), |b, s| b.item(s)).into(),
+            };
+            let schema = AllOfBuilder::new().item(fields_schema).item(choice).build();
+            components.schemas.insert(name.to_string(), RefOr::T(Schema::AllOf(schema)));
+        }
+    }
 }
 
 /// Avatars travel as the raw bytes of a PNG, JPEG or GIF, in both directions.

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::Router;
 use serde::Deserialize;
+use serde_json::json;
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 use utoipa::ToSchema;
 
 use super::extract::{CurrentUser, Json, PathId};
@@ -29,25 +31,110 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct AddPasskeyRequest {
-    /// The `ceremony` of `POST /api/me/passkeys/registration`.
-    #[schema(value_type = String, required = true)]
+    /// The `ceremony` of `POST /api/me/passkeys/registration` (43 characters; 401
+    /// `invalid_challenge` when it is not a live one of the caller's).
+    #[schema(value_type = String, required = true, min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]*$")]
     ceremony: Option<String>,
-    /// What the owner calls it, 1 to 64 characters.
-    #[schema(example = "Laptop", value_type = String, required = true, min_length = 1, max_length = 64)]
+    /// What the owner calls it: 1 to 64 characters once surrounding whitespace is
+    /// trimmed, no control characters (422 otherwise).
+    #[schema(example = "Laptop", value_type = String, required = true, min_length = 1,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,62}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     name: Option<String>,
-    /// `navigator.credentials.create`'s answer as JSON (binary fields in base64url).
-    #[schema(value_type = Object, required = true)]
+    /// `navigator.credentials.create`'s answer as JSON (422 when it is not that shape).
+    #[schema(schema_with = registration_credential, required = true)]
     credential: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasskeyLoginRequest {
-    /// The `ceremony` of `POST /api/login/passkey/options`.
-    #[schema(value_type = String, required = true)]
+    /// The `ceremony` of `POST /api/login/passkey/options` (43 characters; 401
+    /// `invalid_challenge` when it is not a live one).
+    #[schema(value_type = String, required = true, min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]*$")]
     ceremony: Option<String>,
-    /// `navigator.credentials.get`'s answer as JSON (binary fields in base64url).
-    #[schema(value_type = Object, required = true)]
+    /// `navigator.credentials.get`'s answer as JSON (422 when it is not that shape).
+    #[schema(schema_with = assertion_credential, required = true)]
     credential: Option<serde_json::Value>,
+}
+
+// The shapes of the browser's answers as latchkey reads them (webauthn-rs's
+// `PublicKeyCredential` and `RegisterPublicKeyCredential`): binary fields in base64url,
+// unknown fields ignored, `extensions` also accepted as `clientExtensionResults`.
+
+/// Base64url without padding; the last character carries no stray bits.
+const BASE64URL: &str = r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$";
+
+fn typed(types: &[Type]) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(types.iter().cloned().collect::<SchemaType>())
+}
+
+fn base64url(nullable: bool) -> ObjectBuilder {
+    let types: &[Type] = if nullable { &[Type::String, Type::Null] } else { &[Type::String] };
+    typed(types).pattern(Some(BASE64URL))
+}
+
+fn object(nullable: bool) -> ObjectBuilder {
+    typed(if nullable { &[Type::Object, Type::Null] } else { &[Type::Object] })
+}
+
+fn credential(response: ObjectBuilder, extensions: ObjectBuilder, description: &str) -> Object {
+    object(false)
+        .description(Some(description))
+        .property("id", typed(&[Type::String]))
+        .required("id")
+        .property("rawId", base64url(false))
+        .required("rawId")
+        .property("type", typed(&[Type::String]).examples([json!("public-key")]))
+        .required("type")
+        .property("response", response)
+        .required("response")
+        .property("extensions", extensions)
+        .build()
+}
+
+/// `navigator.credentials.get`'s answer (`PublicKeyCredential.toJSON()`).
+pub(super) fn assertion_credential() -> Object {
+    let response = object(false)
+        .property("authenticatorData", base64url(false))
+        .required("authenticatorData")
+        .property("clientDataJSON", base64url(false))
+        .required("clientDataJSON")
+        .property("signature", base64url(false))
+        .required("signature")
+        .property("userHandle", base64url(true));
+    let hmac =
+        object(true).property("output1", base64url(false)).required("output1").property("output2", base64url(true));
+    let extensions =
+        object(false).property("appid", typed(&[Type::Boolean, Type::Null])).property("hmac_get_secret", hmac);
+    credential(response, extensions, "A passkey assertion, binary fields in base64url")
+}
+
+/// `navigator.credentials.create`'s answer (`PublicKeyCredential.toJSON()`).
+fn registration_credential() -> Object {
+    let response = object(false)
+        .property("attestationObject", base64url(false))
+        .required("attestationObject")
+        .property("clientDataJSON", base64url(false))
+        .required("clientDataJSON")
+        .property(
+            "transports",
+            ArrayBuilder::new()
+                .schema_type([Type::Array, Type::Null].into_iter().collect::<SchemaType>())
+                .items(typed(&[Type::String])),
+        );
+    let policies =
+        ["userVerificationOptional", "userVerificationOptionalWithCredentialIDList", "userVerificationRequired"];
+    // `minPinLength` is only described: JSON Schema's integers include 4.0, which the
+    // server (serde, a `u32`) refuses; browsers never write a number that way.
+    let extensions = object(false)
+        .description(Some("Also `minPinLength`: a whole number from 0 to 4294967295, written without a fraction"))
+        .property("appid", typed(&[Type::Boolean, Type::Null]))
+        .property("credProps", object(true).property("rk", typed(&[Type::Boolean, Type::Null])))
+        .property("hmacSecret", typed(&[Type::Boolean, Type::Null]))
+        .property(
+            "credProtect",
+            typed(&[Type::String, Type::Null]).enum_values(Some(policies.map(Some).into_iter().chain([None]))),
+        );
+    credential(response, extensions, "A new passkey's attestation, binary fields in base64url")
 }
 
 /// The caller's passkeys.

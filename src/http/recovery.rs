@@ -55,7 +55,9 @@ pub async fn features(State(state): State<AppState>) -> axum::Json<Features> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyEmailRequest {
-    /// The token from the link's `#token=` fragment.
+    /// The token from the link's `#token=` fragment: 43 characters (400 `invalid_link`
+    /// otherwise, and for a token that is unknown, used, expired or replaced).
+    #[schema(value_type = String, required = true, min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]*$")]
     token: Option<String>,
 }
 
@@ -93,8 +95,10 @@ pub async fn resend_verification(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ForgotPasswordRequest {
-    /// The username or the email address.
-    #[schema(example = "ada@example.com")]
+    /// The username or the email address: once surrounding whitespace is trimmed, 1 to
+    /// 254 characters and no control characters (422 otherwise).
+    #[schema(example = "ada@example.com", value_type = String, required = true, min_length = 1,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,252}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     username: Option<String>,
 }
 
@@ -117,8 +121,13 @@ pub async fn forgot_password(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetPasswordRequest {
-    /// The token from the link's `#token=` fragment.
+    /// The token from the link's `#token=` fragment: 43 characters (400 `invalid_link`
+    /// otherwise, and for a token that is unknown, used, expired or replaced).
+    #[schema(value_type = String, required = true, min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]*$")]
     token: Option<String>,
+    /// The same rules as at signup: 8 to 256 characters, no NUL, not a common password
+    /// (422 otherwise, checked before the token).
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 256, pattern = r"^[^\x00]*$")]
     new_password: Option<String>,
 }
 
@@ -140,8 +149,19 @@ pub async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChangeEmailRequest {
+    /// The password in use now (401 `invalid_credentials` when wrong).
+    #[schema(value_type = String, required = true, min_length = 1)]
     current_password: Option<String>,
-    #[schema(example = "ada@example.org")]
+    /// The same rules as at signup: at most 254 characters, one `@` with text on both
+    /// sides, no whitespace or control characters, an address mail can be sent to; and
+    /// not the account's address already (422 otherwise).
+    #[schema(
+        example = "ada@example.org",
+        value_type = String,
+        required = true,
+        max_length = 254,
+        pattern = r"^[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$"
+    )]
     new_email: Option<String>,
 }
 

@@ -31,39 +31,56 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{id}/second-factors", delete(remove_user_second_factors))
 }
 
+// As in auth.rs, the schemas state the rules the server enforces; a rule between fields
+// (exactly one of, at least one of) is added to the schema in openapi.rs.
+
+/// Exactly one of `code`, `recovery_code` and `credential` (422 otherwise; an empty
+/// string counts as absent).
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"challenge": "Qm9vZ2llLXdvb2dpZS1jaGFsbGVuZ2UtdG9rZW4tMDA", "code": "123456"}))]
 pub struct SecondFactorRequest {
-    /// The `challenge` of the `second_factor_required` answer.
+    /// The `challenge` of the `second_factor_required` answer (43 characters; 401
+    /// `invalid_challenge` when it is not a live one).
+    #[schema(value_type = String, required = true, min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]*$")]
     challenge: Option<String>,
     /// A six-digit code from the authenticator app...
-    #[schema(example = "123456")]
+    #[schema(value_type = String, required = false, min_length = 1, example = "123456")]
     code: Option<String>,
     /// ...or one of the recovery codes (each works once)...
+    #[schema(value_type = String, required = false, min_length = 1, example = "k7m2p-x9qrt")]
     recovery_code: Option<String>,
     /// ...or a passkey: `navigator.credentials.get` with the `webauthn` options of the
     /// `second_factor_required` answer, as JSON (binary fields in base64url).
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::passkeys::assertion_credential)]
     credential: Option<serde_json::Value>,
 }
 
+/// The password, a code from the authenticator app, or both (at least one; 422
+/// otherwise). Each one sent must be right.
 #[derive(Deserialize, ToSchema)]
 pub struct ReauthenticateRequest {
+    #[schema(value_type = String, required = false, min_length = 1)]
     password: Option<String>,
     /// A code from the authenticator app (accounts with TOTP enabled).
+    #[schema(value_type = String, required = false, min_length = 1, example = "123456")]
     code: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ConfirmTotpRequest {
     /// The code the authenticator app shows for the new secret.
-    #[schema(example = "123456")]
+    #[schema(example = "123456", value_type = String, required = true, min_length = 1)]
     code: Option<String>,
 }
 
+/// The password and exactly one of `code` and `recovery_code` (422 otherwise).
 #[derive(Deserialize, ToSchema)]
 pub struct DisableTotpRequest {
+    #[schema(value_type = String, required = true, min_length = 1)]
     password: Option<String>,
+    #[schema(value_type = String, required = false, min_length = 1, example = "123456")]
     code: Option<String>,
+    #[schema(value_type = String, required = false, min_length = 1)]
     recovery_code: Option<String>,
 }
 

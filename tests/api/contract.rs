@@ -205,6 +205,28 @@ async fn the_document_lists_every_answer_and_rule() {
     assert_eq!(required("LoginRequest"), ["password", "username"]);
     assert_eq!(required("RefreshRequest"), ["refresh_token"]);
     assert!(required("RevokeRequest").is_empty(), "revoke accepts {{}}");
+    assert_eq!(required("ForgotPasswordRequest"), ["username"]);
+    assert_eq!(required("ResetPasswordRequest"), ["new_password", "token"]);
+    assert_eq!(required("ChangeEmailRequest"), ["current_password", "new_email"]);
+    assert_eq!(required("AddPasskeyRequest"), ["ceremony", "credential", "name"]);
+    assert_eq!(required("PasskeyLoginRequest"), ["ceremony", "credential"]);
+    // Rules between fields: the second step takes exactly one proof, re-authentication
+    // at least one.
+    let choice = |name: &str, keyword: &str| -> Vec<String> {
+        let parts = schemas[name]["allOf"].as_array().unwrap_or_else(|| panic!("{name} has no allOf"));
+        let fields = &parts[0];
+        assert_eq!(fields["type"], "object", "{name}");
+        let branches = parts[1][keyword].as_array().unwrap_or_else(|| panic!("{name} has no {keyword}"));
+        branches.iter().map(|b| b["required"][0].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(choice("SecondFactorRequest", "oneOf"), ["code", "recovery_code", "credential"]);
+    assert_eq!(choice("DisableTotpRequest", "oneOf"), ["code", "recovery_code"]);
+    assert_eq!(choice("ReauthenticateRequest", "anyOf"), ["password", "code"]);
+    let second_step = &schemas["SecondFactorRequest"]["allOf"][0];
+    assert_eq!(second_step["required"], json!(["challenge"]));
+    let assertion = &second_step["properties"]["credential"];
+    assert_eq!(assertion["required"], json!(["id", "rawId", "type", "response"]));
+    assert!(assertion["properties"]["rawId"]["pattern"].is_string(), "binary fields are base64url");
     let username = &schemas["SignupRequest"]["properties"]["username"];
     assert_eq!((username["minLength"].as_u64(), username["maxLength"].as_u64()), (Some(3), Some(32)));
     let limit =
