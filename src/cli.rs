@@ -125,6 +125,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 eprintln!("warning: {}", keys::UNSEALED_WARNING);
             }
+            let passkeys = crate::service::passkeys::RelyingParty::from_config(&config)?;
+            if config.passkeys.enabled && passkeys.is_none() {
+                eprintln!("warning: {}", crate::service::passkeys::OFF_ON_AN_IP);
+            }
             eprintln!("configuration is valid");
             Ok(())
         }

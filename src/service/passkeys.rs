@@ -39,6 +39,10 @@ const NAME_MAX_CHARS: usize = 64;
 const REGISTER: &str = "register";
 const LOGIN: &str = "login";
 
+/// Why passkeys are off although enabled.
+pub const OFF_ON_AN_IP: &str =
+    "passkeys are off: browsers refuse them on an IP address; set passkeys.rp_id to a domain";
+
 /// The relying party: who passkeys are bound to, and the origins that may use them.
 pub struct RelyingParty {
     webauthn: Webauthn,
@@ -60,10 +64,7 @@ impl RelyingParty {
             (None, Some(Host::Ipv4(ip))) if IpAddr::V4(ip).is_loopback() => "localhost".into(),
             (None, Some(Host::Ipv6(ip))) if IpAddr::V6(ip).is_loopback() => "localhost".into(),
             (None, _) => {
-                tracing::warn!(
-                    public_url = %config.public_url,
-                    "passkeys are off: browsers refuse them on an IP address; set passkeys.rp_id to a domain"
-                );
+                tracing::warn!(public_url = %config.public_url, "{OFF_ON_AN_IP}");
                 return Ok(None);
             }
         };

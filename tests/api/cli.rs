@@ -110,6 +110,7 @@ fn unknown_keys_and_bad_values_are_errors_not_ignored() {
             "[tokens]\nalgorithm = \"HS256\"\nhs256_secret = \"0123456789abcdef0123456789abcdef\"\n",
             "LATCHKEY_TOKENS__HS256_SECRET",
         ),
+        ("[passkeys]\norigins = [\"https://other.example\"]\n", "passkeys.origins"),
     ] {
         write_config(dir.path(), extra);
         let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -124,6 +125,24 @@ fn unknown_keys_and_bad_values_are_errors_not_ignored() {
         .output()
         .unwrap();
     assert!(!out.status.success() && text(&out).contains("does not exist"));
+}
+
+#[test]
+fn config_check_says_when_passkeys_are_off_for_want_of_a_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |extra: &str| {
+        write_config(dir.path(), extra);
+        Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(["--config", dir.path().join("latchkey.toml").to_str().unwrap(), "config", "check"])
+            .output()
+            .unwrap()
+    };
+    let out = check("public_url = \"http://10.0.0.1:8080\"\n");
+    assert!(out.status.success() && text(&out).contains("passkeys are off"), "{}", text(&out));
+    let out = check("public_url = \"http://10.0.0.1:8080\"\n[passkeys]\nrp_id = \"example.com\"\norigins = [\"https://auth.example.com\"]\n");
+    assert!(out.status.success() && !text(&out).contains("passkeys are off"), "{}", text(&out));
+    let out = check("");
+    assert!(out.status.success() && !text(&out).contains("passkeys are off"), "{}", text(&out));
 }
 
 #[test]
