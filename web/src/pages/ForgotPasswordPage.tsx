@@ -3,9 +3,9 @@ import { Link } from "react-router";
 import type { FieldErrors } from "../api/client";
 import { forgotPassword } from "../api/recovery";
 import { Alert } from "../components/Alert";
-import { Field } from "../components/Field";
 import { Page } from "../components/Page";
 import { useForm } from "../components/useForm";
+import { UsernameOrEmailField } from "../components/UsernameOrEmailField";
 
 const FIELDS = ["username"] as const;
 
@@ -40,17 +40,7 @@ export function ForgotPasswordPage() {
         <form id={form.formId} className="card form" onSubmit={onSubmit} noValidate>
           <Alert message={form.message} />
           <p>Enter your username or email address and we will mail you a link to choose a new password.</p>
-          <Field
-            label="Username or email"
-            name="username"
-            autoComplete="username"
-            autoCapitalize="none"
-            spellCheck={false}
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            error={form.errors.username}
-            required
-          />
+          <UsernameOrEmailField value={username} onChange={(e) => setUsername(e.target.value)} error={form.errors.username} />
           <button type="submit" className="button button-primary button-block" disabled={form.busy}>
             {form.busy ? "Sending…" : "Send me a link"}
           </button>

@@ -13,6 +13,7 @@ import { PasskeyElsewhere } from "../components/PasskeyElsewhere";
 import { useFeatures } from "../components/useFeatures";
 import { useForm } from "../components/useForm";
 import { usePasskeyAvailability } from "../components/usePasskeyAvailability";
+import { UsernameOrEmailField } from "../components/UsernameOrEmailField";
 import { getPasskey, type RequestOptionsJSON } from "../lib/webauthn";
 
 const FIELDS = ["username", "password"] as const;
@@ -89,17 +90,7 @@ export function LoginPage() {
       ) : null}
       <form id={form.formId} className="card form" onSubmit={onSubmit} noValidate>
         <Alert message={form.message} />
-        <Field
-          label="Username or email"
-          name="username"
-          autoComplete="username"
-          autoCapitalize="none"
-          spellCheck={false}
-          value={username}
-          onChange={(e) => setUsername(e.target.value)}
-          error={form.errors.username}
-          required
-        />
+        <UsernameOrEmailField value={username} onChange={(e) => setUsername(e.target.value)} error={form.errors.username} />
         <Field
           label="Password"
           name="password"
