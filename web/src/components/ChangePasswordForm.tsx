@@ -2,9 +2,9 @@ import { useState, type FormEvent } from "react";
 import { changePassword } from "../api/account";
 import { reauthenticate } from "../api/factors";
 import { ApiError, isApiError, type FieldErrors } from "../api/client";
-import { confirmationProblem, PASSWORD_RULE, passwordProblem } from "../lib/validation";
 import { Alert } from "./Alert";
 import { Field } from "./Field";
+import { NewPasswordFields, useNewPassword } from "./NewPasswordFields";
 import { useForm } from "./useForm";
 
 const FIELDS = ["current_password", "new_password", "new_password_confirmation"] as const;
@@ -12,16 +12,14 @@ const FIELDS = ["current_password", "new_password", "new_password_confirmation"]
 /** `onChanged` runs after success: the server has just ended every other session. */
 export function ChangePasswordForm({ username, onChanged }: { username: string; onChanged: () => void }) {
   const [current, setCurrent] = useState("");
-  const [next, setNext] = useState("");
-  const [confirmation, setConfirmation] = useState("");
+  const newPassword = useNewPassword("new_password");
   const [done, setDone] = useState(false);
   const form = useForm(FIELDS);
 
   const validate = (): FieldErrors => {
     const problems: Record<string, string | undefined> = {
       current_password: current === "" ? "Enter your current password." : undefined,
-      new_password: passwordProblem(next),
-      new_password_confirmation: confirmationProblem(next, confirmation),
+      ...newPassword.problems(),
     };
     return Object.fromEntries(Object.entries(problems).filter((entry): entry is [string, string] => entry[1] !== undefined));
   };
@@ -32,13 +30,13 @@ export function ChangePasswordForm({ username, onChanged }: { username: string; 
     const changed = await form.submit(async () => {
       try {
         try {
-          await changePassword(current, next);
+          await changePassword(current, newPassword.password);
         } catch (error) {
           // The login is older than the step-up window: the current password
           // just typed is the proof the server asks for, so renew and retry.
           if (!isApiError(error, "reauthentication_required")) throw error;
           await reauthenticate(current);
-          await changePassword(current, next);
+          await changePassword(current, newPassword.password);
         }
       } catch (error) {
         // Here "wrong username or password" can only mean the current password;
@@ -56,8 +54,7 @@ export function ChangePasswordForm({ username, onChanged }: { username: string; 
     }, validate);
     if (changed) {
       setCurrent("");
-      setNext("");
-      setConfirmation("");
+      newPassword.clear();
       setDone(true);
       onChanged();
     }
@@ -79,27 +76,7 @@ export function ChangePasswordForm({ username, onChanged }: { username: string; 
         error={form.errors.current_password}
         required
       />
-      <Field
-        label="New password"
-        name="new_password"
-        type="password"
-        autoComplete="new-password"
-        value={next}
-        onChange={(e) => setNext(e.target.value)}
-        hint={PASSWORD_RULE}
-        error={form.errors.new_password}
-        required
-      />
-      <Field
-        label="Confirm new password"
-        name="new_password_confirmation"
-        type="password"
-        autoComplete="new-password"
-        value={confirmation}
-        onChange={(e) => setConfirmation(e.target.value)}
-        error={form.errors.new_password_confirmation}
-        required
-      />
+      <NewPasswordFields input={newPassword} errors={form.errors} />
       <button type="submit" className="button button-primary" disabled={form.busy}>
         {form.busy ? "Changing password…" : "Change password"}
       </button>

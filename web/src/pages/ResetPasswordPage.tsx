@@ -3,31 +3,26 @@ import { Link, useLocation } from "react-router";
 import { resetPassword, tokenFromHash } from "../api/recovery";
 import { type FieldErrors } from "../api/client";
 import { Alert } from "../components/Alert";
-import { Field } from "../components/Field";
+import { NewPasswordFields, useNewPassword } from "../components/NewPasswordFields";
 import { Page } from "../components/Page";
 import { useForm } from "../components/useForm";
-import { confirmationProblem, PASSWORD_RULE, passwordProblem } from "../lib/validation";
 
 const FIELDS = ["new_password", "new_password_confirmation"] as const;
 
 export function ResetPasswordPage() {
   const token = tokenFromHash(useLocation().hash);
-  const [password, setPassword] = useState("");
-  const [confirmation, setConfirmation] = useState("");
+  const newPassword = useNewPassword("new_password");
   const [done, setDone] = useState(false);
   const form = useForm(FIELDS);
 
   const validate = (): FieldErrors => {
-    const problems: Record<string, string | undefined> = {
-      new_password: passwordProblem(password),
-      new_password_confirmation: confirmationProblem(password, confirmation),
-    };
+    const problems = newPassword.problems();
     return Object.fromEntries(Object.entries(problems).filter((entry): entry is [string, string] => entry[1] !== undefined));
   };
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
-    if (await form.submit(() => resetPassword(token, password), validate)) setDone(true);
+    if (await form.submit(() => resetPassword(token, newPassword.password), validate)) setDone(true);
   };
 
   if (token === "") {
@@ -55,27 +50,7 @@ export function ResetPasswordPage() {
       ) : (
         <form id={form.formId} className="card form" onSubmit={onSubmit} noValidate>
           <Alert message={form.message} />
-          <Field
-            label="New password"
-            name="new_password"
-            type="password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            hint={PASSWORD_RULE}
-            error={form.errors.new_password}
-            required
-          />
-          <Field
-            label="Confirm new password"
-            name="new_password_confirmation"
-            type="password"
-            autoComplete="new-password"
-            value={confirmation}
-            onChange={(e) => setConfirmation(e.target.value)}
-            error={form.errors.new_password_confirmation}
-            required
-          />
+          <NewPasswordFields input={newPassword} errors={form.errors} />
           <button type="submit" className="button button-primary button-block" disabled={form.busy}>
             {form.busy ? "Saving…" : "Set new password"}
           </button>

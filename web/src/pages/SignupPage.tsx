@@ -6,9 +6,10 @@ import { useAuth } from "../auth/AuthContext";
 import { safeNext } from "../auth/next";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
+import { NewPasswordFields, useNewPassword } from "../components/NewPasswordFields";
 import { Page } from "../components/Page";
 import { useForm } from "../components/useForm";
-import { confirmationProblem, emailProblem, passwordProblem, PASSWORD_RULE, USERNAME_RULE, usernameProblem } from "../lib/validation";
+import { emailProblem, USERNAME_RULE, usernameProblem } from "../lib/validation";
 
 const FIELDS = ["username", "email", "password", "password_confirmation"] as const;
 
@@ -18,16 +19,14 @@ export function SignupPage() {
   const next = safeNext(params.get("next"));
   const [username, setUsername] = useState("");
   const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [confirmation, setConfirmation] = useState("");
+  const newPassword = useNewPassword("password");
   const form = useForm(FIELDS);
 
   const validate = (): FieldErrors => {
     const problems: Record<string, string | undefined> = {
       username: usernameProblem(username.trim()),
       email: emailProblem(email.trim()),
-      password: passwordProblem(password),
-      password_confirmation: confirmationProblem(password, confirmation),
+      ...newPassword.problems(),
     };
     return Object.fromEntries(Object.entries(problems).filter((entry): entry is [string, string] => entry[1] !== undefined));
   };
@@ -40,8 +39,8 @@ export function SignupPage() {
         signedIn(
           await signup({
             username: username.trim(),
-            password,
-            password_confirmation: confirmation,
+            password: newPassword.password,
+            password_confirmation: newPassword.confirmation,
             ...(trimmedEmail ? { email: trimmedEmail } : {}),
           }),
         ),
@@ -76,27 +75,7 @@ export function SignupPage() {
           hint="Lets you log in with your email address too."
           error={form.errors.email}
         />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          hint={PASSWORD_RULE}
-          error={form.errors.password}
-          required
-        />
-        <Field
-          label="Confirm password"
-          name="password_confirmation"
-          type="password"
-          autoComplete="new-password"
-          value={confirmation}
-          onChange={(e) => setConfirmation(e.target.value)}
-          error={form.errors.password_confirmation}
-          required
-        />
+        <NewPasswordFields input={newPassword} errors={form.errors} />
         <button type="submit" className="button button-primary button-block" disabled={form.busy}>
           {form.busy ? "Creating account…" : "Create account"}
         </button>
