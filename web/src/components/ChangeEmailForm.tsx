@@ -3,6 +3,7 @@ import { ApiError, isApiError, type FieldErrors } from "../api/client";
 import { changeEmail } from "../api/recovery";
 import { emailProblem } from "../lib/validation";
 import { Alert } from "./Alert";
+import { CurrentPasswordField } from "./CurrentPasswordField";
 import { Field } from "./Field";
 import { useForm } from "./useForm";
 
@@ -65,15 +66,12 @@ export function ChangeEmailForm({ username }: { username: string }) {
         error={form.errors.new_email}
         required
       />
-      <Field
+      <CurrentPasswordField
         label="Current password"
         name="current_password"
-        type="password"
-        autoComplete="current-password"
         value={password}
         onChange={(e) => setPassword(e.target.value)}
         error={form.errors.current_password}
-        required
       />
       <button type="submit" className="button button-primary" disabled={form.busy}>
         {form.busy ? "Sending link…" : "Change email address"}

@@ -3,7 +3,7 @@ import { changePassword } from "../api/account";
 import { reauthenticate } from "../api/factors";
 import { ApiError, isApiError, type FieldErrors } from "../api/client";
 import { Alert } from "./Alert";
-import { Field } from "./Field";
+import { CurrentPasswordField } from "./CurrentPasswordField";
 import { NewPasswordFields, useNewPassword } from "./NewPasswordFields";
 import { useForm } from "./useForm";
 
@@ -66,15 +66,12 @@ export function ChangePasswordForm({ username, onChanged }: { username: string; 
       <Alert tone="success" message={done ? "Password changed. Every other session has been signed out." : ""} />
       {/* Tells password managers whose password this is, so they update the right entry. */}
       <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
-      <Field
+      <CurrentPasswordField
         label="Current password"
         name="current_password"
-        type="password"
-        autoComplete="current-password"
         value={current}
         onChange={(e) => setCurrent(e.target.value)}
         error={form.errors.current_password}
-        required
       />
       <NewPasswordFields input={newPassword} errors={form.errors} />
       <button type="submit" className="button button-primary" disabled={form.busy}>

@@ -10,6 +10,7 @@ import { ConfirmButton } from "./ConfirmButton";
 import { Field } from "./Field";
 import { PasskeyElsewhere } from "./PasskeyElsewhere";
 import { ReauthPrompt } from "./ReauthPrompt";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 import { Time } from "./Time";
 import { useForm } from "./useForm";
 import { usePasskeyAvailability } from "./usePasskeyAvailability";
@@ -213,14 +214,7 @@ function AddPasskey({ onAdded, onCancel }: { onAdded: (passkey: Passkey) => void
         required
         autoFocus
       />
-      <div className="button-row">
-        <button type="submit" className="button button-primary" disabled={form.busy}>
-          {form.busy ? "Waiting for your device…" : "Create passkey"}
-        </button>
-        <button type="button" className="button button-quiet" onClick={onCancel} disabled={form.busy}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Create passkey" busyLabel="Waiting for your device…" busy={form.busy} onCancel={onCancel} holdCancel />
     </form>
   );
 }

@@ -2,7 +2,8 @@ import { useState, type FormEvent } from "react";
 import type { FieldErrors } from "../api/client";
 import { reauthenticate } from "../api/factors";
 import { Alert } from "./Alert";
-import { Field } from "./Field";
+import { CurrentPasswordField } from "./CurrentPasswordField";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 import { useForm } from "./useForm";
 
 const FIELDS = ["password"] as const;
@@ -29,25 +30,8 @@ export function ReauthPrompt({ onConfirmed, onCancel }: { onConfirmed: () => voi
     <form id={form.formId} className="form" onSubmit={onSubmit} noValidate aria-label="Confirm it is you">
       <Alert tone="info" message="For your security, confirm your password to continue." />
       <Alert message={form.message} />
-      <Field
-        label="Your password"
-        name="password"
-        type="password"
-        autoComplete="current-password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        error={form.errors.password}
-        required
-        autoFocus
-      />
-      <div className="button-row">
-        <button type="submit" className="button button-primary" disabled={form.busy}>
-          {form.busy ? "Confirming…" : "Confirm"}
-        </button>
-        <button type="button" className="button button-quiet" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <CurrentPasswordField value={password} onChange={(e) => setPassword(e.target.value)} error={form.errors.password} autoFocus />
+      <SubmitOrCancel label="Confirm" busyLabel="Confirming…" busy={form.busy} onCancel={onCancel} />
     </form>
   );
 }

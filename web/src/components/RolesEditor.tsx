@@ -5,6 +5,7 @@ import { roleProblem } from "../lib/validation";
 import type { FieldErrors } from "../api/client";
 import { Alert } from "./Alert";
 import { Field } from "./Field";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 import { useForm } from "./useForm";
 
 const FIELDS = ["roles"] as const;
@@ -56,14 +57,7 @@ export function RolesEditor({ user, onSaved, onCancel }: RolesEditorProps) {
         autoCapitalize="none"
         spellCheck={false}
       />
-      <div className="button-row">
-        <button type="submit" className="button button-primary" disabled={form.busy}>
-          {form.busy ? "Saving…" : "Save roles"}
-        </button>
-        <button type="button" className="button button-quiet" onClick={onCancel} disabled={form.busy}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Save roles" busyLabel="Saving…" busy={form.busy} onCancel={onCancel} holdCancel />
     </form>
   );
 }

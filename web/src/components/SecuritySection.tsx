@@ -11,9 +11,11 @@ import {
   type TotpEnrolment,
 } from "../api/factors";
 import { Alert } from "./Alert";
+import { CurrentPasswordField } from "./CurrentPasswordField";
 import { Field } from "./Field";
 import { ReauthPrompt } from "./ReauthPrompt";
 import { RecoveryCodesPanel } from "./RecoveryCodesPanel";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 import { useForm } from "./useForm";
 
 type Step =
@@ -160,14 +162,7 @@ function Enrol({
         error={form.errors.code}
         required
       />
-      <div className="button-row">
-        <button type="submit" className="button button-primary" disabled={form.busy}>
-          {form.busy ? "Turning on…" : "Turn on"}
-        </button>
-        <button type="button" className="button button-quiet" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Turn on" busyLabel="Turning on…" busy={form.busy} onCancel={onCancel} />
     </form>
   );
 }
@@ -194,16 +189,7 @@ function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: (
   return (
     <form id={form.formId} className="form" onSubmit={onSubmit} noValidate aria-label="Turn off authenticator app">
       <Alert message={form.message} />
-      <Field
-        label="Your password"
-        name="password"
-        type="password"
-        autoComplete="current-password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        error={form.errors.password}
-        required
-      />
+      <CurrentPasswordField value={password} onChange={(e) => setPassword(e.target.value)} error={form.errors.password} />
       <Field
         label="Code from the app, or a recovery code"
         name="code"
@@ -213,14 +199,7 @@ function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: (
         error={form.errors.code}
         required
       />
-      <div className="button-row">
-        <button type="submit" className="button button-danger" disabled={form.busy}>
-          {form.busy ? "Turning off…" : "Turn off authenticator app"}
-        </button>
-        <button type="button" className="button button-quiet" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Turn off authenticator app" busyLabel="Turning off…" busy={form.busy} onCancel={onCancel} danger />
     </form>
   );
 }

@@ -7,6 +7,7 @@ import type { User } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { safeNext } from "../auth/next";
 import { Alert } from "../components/Alert";
+import { CurrentPasswordField } from "../components/CurrentPasswordField";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
 import { PasskeyElsewhere } from "../components/PasskeyElsewhere";
@@ -91,15 +92,12 @@ export function LoginPage() {
       <form id={form.formId} className="card form" onSubmit={onSubmit} noValidate>
         <Alert message={form.message} />
         <UsernameOrEmailField value={username} onChange={(e) => setUsername(e.target.value)} error={form.errors.username} />
-        <Field
+        <CurrentPasswordField
           label="Password"
           name="password"
-          type="password"
-          autoComplete="current-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           error={form.errors.password}
-          required
         />
         <button type="submit" className="button button-primary button-block" disabled={form.busy}>
           {form.busy ? "Logging in…" : "Log in"}
