@@ -80,8 +80,8 @@ export function PasskeySection() {
   return (
     <div className="form passkeys">
       <p>
-        A passkey logs you in with your device's screen lock or security key instead of your password, and can be the
-        second step after it.
+        A passkey logs you in with your device's screen lock or security key instead of your password. With an
+        authenticator app set up, it can also be the second step after your password.
       </p>
       <Alert message={loadError || form.message} />
       <Alert tone="success" message={notice} />
