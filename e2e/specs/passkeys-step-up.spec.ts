@@ -6,7 +6,7 @@ skipWithoutChromium();
 // A short window, so the signup's login is soon too old to change the ways of logging in.
 test.use({ serverConfig: '[security]\nstep_up_window = "2s"' });
 
-test("adding and removing a passkey ask for the password in place, then go on", async ({ page }) => {
+test("adding a passkey asks for the password in place, removing it can be confirmed with a passkey", async ({ page }) => {
   await addAuthenticator(page);
   const account = { username: uniqueName("pkstep"), password: "amber lighthouse 1874" };
   await signUp(page, account);
@@ -31,7 +31,9 @@ test("adding and removing a passkey ask for the password in place, then go on", 
   await page.waitForTimeout(3_500);
   await section.getByRole("button", { name: "Remove passkey Laptop" }).click();
   await section.getByRole("button", { name: "Remove", exact: true }).click();
-  await confirmPassword();
+  // The account has a passkey now: the prompt offers it instead of the password.
+  const prompt = section.getByRole("form", { name: "Confirm it is you" });
+  await prompt.getByRole("button", { name: "Use a passkey instead" }).click();
   await expect(section.getByText(/Passkey “Laptop” removed/)).toBeVisible();
   await expect(section.getByRole("listitem")).toHaveCount(0);
 });

@@ -31,6 +31,7 @@ use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors
         second_factors::remove_user_second_factors,
         passkeys::my_passkeys, passkeys::begin_registration, passkeys::add_passkey, passkeys::remove_passkey,
         passkeys::begin_login, passkeys::login_with_passkey, passkeys::token_with_passkey,
+        passkeys::begin_reauthentication, passkeys::reauthenticate_with_passkey,
         recovery::features, recovery::verify_email, recovery::resend_verification, recovery::forgot_password,
         recovery::reset_password, recovery::change_email,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,

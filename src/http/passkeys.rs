@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::passkeys::{self, Ceremony, PasskeyInfo, PasskeyList};
+use crate::service::stepup::{self, Reauthenticated};
 use crate::service::tokens::{self, TokenPair};
 use crate::service::{accounts, Client};
 
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/login/passkey/options", post(begin_login))
         .route("/api/login/passkey", post(login_with_passkey))
         .route("/api/token/passkey", post(token_with_passkey))
+        .route("/api/reauthenticate/passkey/options", post(begin_reauthentication))
+        .route("/api/reauthenticate/passkey", post(reauthenticate_with_passkey))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -47,7 +50,7 @@ pub struct AddPasskeyRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasskeyLoginRequest {
-    /// The `ceremony` of `POST /api/login/passkey/options` (43 characters; 401
+    /// The `ceremony` of the matching `…/passkey/options` route (43 characters; 401
     /// `invalid_challenge` when it is not a live one).
     #[schema(value_type = String, required = true, min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]*$")]
     ceremony: Option<String>,
@@ -255,4 +258,47 @@ pub async fn token_with_passkey(
     let pair =
         tokens::issue_with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), &client).await?;
     Ok(axum::Json(pair))
+}
+
+/// Starts a re-authentication (step-up) with one of the caller's passkeys: the options
+/// for `navigator.credentials.get` and the ceremony to finish at
+/// `POST /api/reauthenticate/passkey` within 5 minutes.
+#[utoipa::path(post, path = "/api/reauthenticate/passkey/options", tag = "passkeys",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Ceremony), (status = 401, body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server, or the caller has none", body = ErrorBody)))]
+pub async fn begin_reauthentication(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<axum::Json<Ceremony>, AppError> {
+    Ok(axum::Json(passkeys::begin_reauthentication(&state.ctx, &caller.user).await?))
+}
+
+/// Proves again who the caller is with a passkey, as `POST /api/reauthenticate` does
+/// with the password: sensitive changes are allowed for `security.step_up_window`.
+#[utoipa::path(post, path = "/api/reauthenticate/passkey", tag = "passkeys", request_body = PasskeyLoginRequest,
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "Renewed; with a Bearer token, carries a new access token", body = Reauthenticated),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "unauthorized; invalid_passkey; invalid_challenge (the ceremony is unknown, expired, used or another account's)", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 404, description = "passkeys are off on this server", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reauthenticate_with_passkey(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    Json(req): Json<PasskeyLoginRequest>,
+) -> Result<axum::Json<Reauthenticated>, AppError> {
+    let done = stepup::reauthenticate_with_passkey(
+        &state.ctx,
+        &caller.user,
+        &caller.proof,
+        req.ceremony.as_deref(),
+        req.credential.as_ref(),
+        &client,
+    )
+    .await?;
+    Ok(axum::Json(done))
 }

@@ -38,6 +38,7 @@ pub const MAX_PER_ACCOUNT: usize = 20;
 const NAME_MAX_CHARS: usize = 64;
 const REGISTER: &str = "register";
 const LOGIN: &str = "login";
+const REAUTH: &str = "reauth";
 
 /// Why passkeys are off although enabled.
 pub const OFF_ON_AN_IP: &str =
@@ -380,12 +381,55 @@ pub async fn verify_second_step(
     state: Option<&str>,
     credential: &Value,
 ) -> Result<bool, AppError> {
-    let (Some(rp), Some(state)) = (change.ctx().passkeys.as_deref(), state) else { return Ok(false) };
+    let (Some(rp), Some(state)) = (change.ctx().passkeys.clone(), state) else { return Ok(false) };
     let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else { return Ok(false) };
     let state: PasskeyAuthentication = serde_json::from_str(state)
         .context("a challenge's passkey state does not parse")
         .map_err(AppError::Internal)?;
-    let Ok(result) = rp.webauthn.finish_passkey_authentication(&credential, &state) else { return Ok(false) };
+    verify_assertion(change, &rp, user_id, &state, &credential).await
+}
+
+/// Starts a re-authentication (step-up) with one of the caller's passkeys.
+pub async fn begin_reauthentication(ctx: &Ctx, user: &User) -> Result<Ceremony, AppError> {
+    let rp = relying_party(ctx)?;
+    let rows = ctx.store.passkeys_of_user(user.id).await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let passkeys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
+    let (options, state) = rp.webauthn.start_passkey_authentication(&passkeys).map_err(internal)?;
+    let options = serde_json::to_value(options).map_err(internal)?;
+    start_ceremony(ctx, REAUTH, Some(user.id), &state, options).await
+}
+
+/// Finishes a re-authentication: the change the renewal commits in (with the passkey's
+/// use recorded), or `InvalidPasskey`.
+pub async fn verify_reauthentication<'c>(
+    ctx: &'c Ctx,
+    user_id: UserId,
+    ceremony: Option<&str>,
+    credential: Option<&Value>,
+) -> Result<Change<'c>, AppError> {
+    let rp = relying_party(ctx)?;
+    let credential: PublicKeyCredential = parse_credential(credential)?;
+    let state: PasskeyAuthentication = take_ceremony(ctx, ceremony, REAUTH, Some(user_id)).await?;
+    let mut change = ctx.begin().await?;
+    if !verify_assertion(&mut change, rp, user_id, &state, &credential).await? {
+        return Err(AppError::InvalidPasskey);
+    }
+    Ok(change)
+}
+
+/// Whether the assertion verifies against `state` with a passkey of `user_id`'s; if so
+/// its use (and new counter) is recorded in `change`.
+async fn verify_assertion(
+    change: &mut Change<'_>,
+    rp: &RelyingParty,
+    user_id: UserId,
+    state: &PasskeyAuthentication,
+    credential: &PublicKeyCredential,
+) -> Result<bool, AppError> {
+    let Ok(result) = rp.webauthn.finish_passkey_authentication(credential, state) else { return Ok(false) };
     let Some(row) = change.ctx().store.passkey_by_credential_id(result.cred_id()).await? else { return Ok(false) };
     if row.user_id != user_id {
         return Ok(false);

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
 use super::factors::{self, Code};
-use super::{accounts, tokens, Client, Ctx};
+use super::{accounts, passkeys, tokens, Change, Client, Ctx};
 use crate::domain::User;
 use crate::error::{AppError, FieldErrors};
 
@@ -71,15 +71,11 @@ pub async fn reauthenticate(
     if let Some(password) = password {
         accounts::verify_own_password(ctx, user.id, password, "password").await?;
     }
-    let mut amr = match proof {
-        Proof::Token { amr, .. } => amr.clone(),
-        Proof::Session(_) => Vec::new(),
-    };
     let mut methods = Vec::new();
     if password.is_some() {
         methods.push("pwd");
     }
-    let (mut change, slots) = match code {
+    let (change, slots) = match code {
         Some(code) => {
             let (change, slots) = factors::check_code(ctx, user.id, &Code::Totp(code), client).await?;
             methods.push("otp");
@@ -87,11 +83,48 @@ pub async fn reauthenticate(
         }
         None => (ctx.begin().await?, None),
     };
-    for method in &methods {
+    let renewed = renew(change, user, proof, &methods, client).await?;
+    if let Some(slots) = slots {
+        super::throttle::password_accepted(ctx, slots).await;
+    }
+    Ok(renewed)
+}
+
+/// Proves again who the caller is with one of their passkeys, finishing the ceremony of
+/// `passkeys::begin_reauthentication`.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn reauthenticate_with_passkey(
+    ctx: &Ctx,
+    user: &User,
+    proof: &Proof,
+    ceremony: Option<&str>,
+    credential: Option<&serde_json::Value>,
+    client: &Client,
+) -> Result<Reauthenticated, AppError> {
+    let change = passkeys::verify_reauthentication(ctx, user.id, ceremony, credential).await?;
+    renew(change, user, proof, &["webauthn"], client).await
+}
+
+/// Records the new authentication time (a cookie session's, or a new access token with
+/// `methods` added to its `amr`) in `change`, audited, and commits.
+async fn renew(
+    mut change: Change<'_>,
+    user: &User,
+    proof: &Proof,
+    methods: &[&str],
+    client: &Client,
+) -> Result<Reauthenticated, AppError> {
+    let ctx = change.ctx();
+    let mut amr = match proof {
+        Proof::Token { amr, .. } => amr.clone(),
+        Proof::Session(_) => Vec::new(),
+    };
+    for method in methods {
         if !amr.iter().any(|m| m == method) {
             amr.push(method.to_string());
         }
     }
+    let step_up_expires_in = ctx.config.security.step_up_window.secs();
     let now = change.now;
     let (access_token, expires_in) = match proof {
         Proof::Session(id) => {
@@ -112,8 +145,5 @@ pub async fn reauthenticate(
     )
     .await?;
     change.commit().await?;
-    if let Some(slots) = slots {
-        super::throttle::password_accepted(ctx, slots).await;
-    }
-    Ok(Reauthenticated { step_up_expires_in: ctx.config.security.step_up_window.secs(), access_token, expires_in })
+    Ok(Reauthenticated { step_up_expires_in, access_token, expires_in })
 }

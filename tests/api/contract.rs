@@ -190,7 +190,7 @@ async fn the_document_lists_every_answer_and_rule() {
             }
         }
     }
-    assert_eq!(operations, 50, "every route: API.md's, account recovery, second factors and passkeys");
+    assert_eq!(operations, 52, "every route: API.md's, account recovery, second factors and passkeys");
 
     let schemas = &doc["components"]["schemas"];
     let required = |name: &str| {

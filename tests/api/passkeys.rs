@@ -321,3 +321,65 @@ async fn on_an_ip_address_without_rp_id_passkeys_are_off_and_say_so() {
     let features: Value = named.get("/api/features").await.json().await.unwrap();
     assert_eq!(features["passkey_rp_id"], "auth.example.com");
 }
+
+#[tokio::test]
+async fn a_passkey_renews_the_step_up_window_for_a_cookie_or_a_bearer_caller() {
+    let app = TestApp::spawn().await;
+    let ada = new_client();
+    assert_eq!(app.signup_as(&ada, "ada", PASSWORD).await.status(), 201);
+    let mut authenticator = SoftAuthenticator::for_base(&app.url(""));
+    register(&app, &ada, &mut authenticator, "Key").await;
+    // Issued before the clock moves (the JWT library checks `nbf` against the real clock).
+    let pair = app.tokens("ada", PASSWORD).await;
+    app.clock.advance(Duration::from_secs(301));
+    let r = ada.post(app.url("/api/me/passkeys/registration")).send().await.unwrap();
+    assert_error(r, 403, "reauthentication_required").await;
+
+    let started = json_of(ada.post(app.url("/api/reauthenticate/passkey/options")).send().await.unwrap(), 200).await;
+    assert_eq!(started["options"]["publicKey"]["allowCredentials"].as_array().unwrap().len(), 1);
+    let body = json!({"ceremony": started["ceremony"], "credential": authenticator.assert(&started["options"])});
+    let renewed =
+        json_of(ada.post(app.url("/api/reauthenticate/passkey")).json(&body).send().await.unwrap(), 200).await;
+    assert_eq!(renewed["step_up_expires_in"], 300);
+    assert_eq!(ada.post(app.url("/api/me/passkeys/registration")).send().await.unwrap().status(), 200);
+    let replay = ada.post(app.url("/api/reauthenticate/passkey")).json(&body).send().await.unwrap();
+    assert_error(replay, 401, "invalid_challenge").await;
+
+    // Another account's ceremony, or its passkey, renews nothing.
+    let eve = new_client();
+    assert_eq!(app.signup_as(&eve, "eve", PASSWORD).await.status(), 201);
+    let mut eves = SoftAuthenticator::for_base(&app.url(""));
+    register(&app, &eve, &mut eves, "Eve's").await;
+    let started = json_of(ada.post(app.url("/api/reauthenticate/passkey/options")).send().await.unwrap(), 200).await;
+    let body = json!({"ceremony": started["ceremony"], "credential": authenticator.assert(&started["options"])});
+    let r = eve.post(app.url("/api/reauthenticate/passkey")).json(&body).send().await.unwrap();
+    assert_error(r, 401, "invalid_challenge").await;
+    let started = json_of(ada.post(app.url("/api/reauthenticate/passkey/options")).send().await.unwrap(), 200).await;
+    let foreign = eves.assert_with(0, &started["options"]["publicKey"]);
+    let body = json!({"ceremony": started["ceremony"], "credential": foreign});
+    assert_error(
+        ada.post(app.url("/api/reauthenticate/passkey")).json(&body).send().await.unwrap(),
+        401,
+        "invalid_passkey",
+    )
+    .await;
+
+    // A Bearer caller (its login 301 s ago) gets a new access token carrying the new
+    // time and `webauthn`.
+    let token = pair["access_token"].as_str().unwrap();
+    let api = new_client();
+    let started = api.post(app.url("/api/reauthenticate/passkey/options")).bearer_auth(token).send().await.unwrap();
+    let started = json_of(started, 200).await;
+    let body = json!({"ceremony": started["ceremony"], "credential": authenticator.assert(&started["options"])});
+    let r = api.post(app.url("/api/reauthenticate/passkey")).bearer_auth(token).json(&body).send().await.unwrap();
+    let renewed = json_of(r, 200).await;
+    let claims = claims(renewed["access_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], json!(["pwd", "webauthn"]));
+    assert!(claims["auth_time"].as_i64().unwrap() >= app.clock.now() - 1);
+
+    // Without passkeys there is nothing to start.
+    let bob = new_client();
+    assert_eq!(app.signup_as(&bob, "bob", PASSWORD).await.status(), 201);
+    let r = bob.post(app.url("/api/reauthenticate/passkey/options")).send().await.unwrap();
+    assert_error(r, 404, "not_found").await;
+}

@@ -34,3 +34,13 @@ export function passkeyLoginOptions(): Promise<Ceremony<RequestOptionsJSON>> {
 export function loginWithPasskey(ceremony: string, credential: AssertionJSON): Promise<User> {
   return request<User>("POST", "/api/login/passkey", { json: { ceremony, credential } });
 }
+
+/** Starts confirming it is you with one of your passkeys (404 `not_found` when you have none). */
+export function passkeyReauthenticationOptions(): Promise<Ceremony<RequestOptionsJSON>> {
+  return request<Ceremony<RequestOptionsJSON>>("POST", "/api/reauthenticate/passkey/options", { json: {} });
+}
+
+/** Renews the session's authentication time, as `reauthenticate` does with the password. */
+export function reauthenticateWithPasskey(ceremony: string, credential: AssertionJSON): Promise<void> {
+  return request<void>("POST", "/api/reauthenticate/passkey", { json: { ceremony, credential } });
+}
