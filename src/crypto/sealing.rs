@@ -13,7 +13,7 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 
 /// Marks a sealed value (and its format version) in the column that once held plain keys.
-const MAGIC: &[u8] = b"lk1:";
+pub const MAGIC: &[u8] = b"lk1:";
 const NONCE_LEN: usize = 12;
 
 #[derive(Clone)]

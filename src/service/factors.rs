@@ -134,14 +134,16 @@ impl SecondProof<'_> {
 /// its own and the password alone still does).
 pub async fn methods(ctx: &Ctx, user_id: UserId) -> Result<Vec<&'static str>, AppError> {
     let totp_enabled = ctx.store.totp_of_user(user_id).await?.is_some_and(|t| t.enabled_at.is_some());
-    if !totp_enabled {
-        return Ok(Vec::new());
+    let passkeys = if totp_enabled { ctx.store.count_passkeys(user_id).await? } else { 0 };
+    Ok(methods_of(ctx, totp_enabled, passkeys))
+}
+
+fn methods_of(ctx: &Ctx, totp_enabled: bool, passkeys: i64) -> Vec<&'static str> {
+    match (totp_enabled, ctx.passkeys.is_some() && passkeys > 0) {
+        (false, _) => Vec::new(),
+        (true, false) => vec![METHOD_TOTP, METHOD_RECOVERY_CODE],
+        (true, true) => vec![METHOD_TOTP, METHOD_RECOVERY_CODE, METHOD_WEBAUTHN],
     }
-    let mut methods = vec![METHOD_TOTP, METHOD_RECOVERY_CODE];
-    if ctx.passkeys.is_some() && ctx.store.has_passkeys(user_id).await? {
-        methods.push(METHOD_WEBAUTHN);
-    }
-    Ok(methods)
 }
 
 /// After a correct password: the challenge of the second step, when the account has a
@@ -334,7 +336,7 @@ pub struct SecondFactors {
     pub totp_pending: bool,
     pub recovery_codes_left: i64,
     /// Passkeys registered (each logs in on its own, and is a second step with TOTP).
-    pub passkeys: usize,
+    pub passkeys: i64,
     /// What can finish this account's logins (empty: none needed).
     #[schema(example = json!(["totp", "recovery_code", "webauthn"]))]
     pub methods: Vec<&'static str>,
@@ -344,12 +346,13 @@ pub async fn status(ctx: &Ctx, user_id: UserId) -> Result<SecondFactors, AppErro
     let totp = ctx.store.totp_of_user(user_id).await?;
     let totp_enabled = totp.as_ref().is_some_and(|t| t.enabled_at.is_some());
     let recovery_codes_left = if totp_enabled { ctx.store.unused_recovery_codes(user_id).await? } else { 0 };
+    let passkeys = ctx.store.count_passkeys(user_id).await?;
     Ok(SecondFactors {
         totp_enabled,
         totp_pending: totp.is_some() && !totp_enabled,
         recovery_codes_left,
-        passkeys: ctx.store.passkeys_of_user(user_id).await?.len(),
-        methods: methods(ctx, user_id).await?,
+        passkeys,
+        methods: methods_of(ctx, totp_enabled, passkeys),
     })
 }
 

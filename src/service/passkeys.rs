@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use url::Host;
 use utoipa::ToSchema;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
 use super::audit::{self, Event, Kind};
@@ -319,44 +319,63 @@ pub async fn finish_login<'c>(
     let state: DiscoverableAuthentication = take_ceremony(ctx, ceremony, LOGIN, None).await?;
     let credential_key = format!("passkey:cred:{}", crate::feed::hex(&token_hash(&credential.id)[..16]));
     let slots = throttle::reserve_password_attempt(ctx, credential_key, Some(client)).await??;
-    let verified = verify_discoverable(ctx, rp, &credential, state).await?;
-    let Some((row, passkey)) = verified else {
+    let mut change = ctx.begin().await?;
+    let Some(user_id) = verify_discoverable(&mut change, rp, &credential, state).await? else {
+        drop(change);
         metrics::counter!("latchkey_logins_total", "outcome" => "invalid").increment(1);
         audit::record_alone(ctx, Event::new(Kind::LoginFailed, client).detail(json!({"method": "passkey"}))).await?;
         return Err(AppError::InvalidPasskey);
     };
-    let mut change = ctx.begin().await?;
-    let now = change.now;
-    change.passkey_used(row.id, passkey.as_deref(), now).await?;
-    let user = change.user_by_id(row.user_id).await?.ok_or(AppError::InvalidPasskey)?.into_user().0;
+    let user = change.user_by_id(user_id).await?.ok_or(AppError::InvalidPasskey)?.into_user().0;
     Ok(PasskeyLogin { change, user, slots })
 }
 
-/// The stored passkey the assertion names, when the assertion verifies against it (and
-/// the user handle the authenticator returned is that account's): with the passkey's
-/// new serialisation when its counter moved.
+/// The account whose stored passkey the assertion names, when the assertion verifies
+/// against it (and the user handle the authenticator returned is that account's); the
+/// use is recorded in `change`.
 async fn verify_discoverable(
-    ctx: &Ctx,
+    change: &mut Change<'_>,
     rp: &RelyingParty,
     credential: &PublicKeyCredential,
     state: DiscoverableAuthentication,
-) -> Result<Option<(PasskeyRow, Option<String>)>, AppError> {
+) -> Result<Option<UserId>, AppError> {
     let Ok((handle, credential_id)) = rp.webauthn.identify_discoverable_authentication(credential) else {
         return Ok(None);
     };
-    let Some(row) = ctx.store.passkey_by_credential_id(credential_id).await? else { return Ok(None) };
-    if ctx.store.passkey_handle(row.user_id).await?.as_deref() != Some(handle.as_bytes().as_slice()) {
+    let store = &change.ctx().store;
+    let Some(row) = store.passkey_by_credential_id(credential_id).await? else { return Ok(None) };
+    if store.passkey_handle(row.user_id).await?.as_deref() != Some(handle.as_bytes().as_slice()) {
         return Ok(None);
     }
     let mut passkey = stored_passkey(&row)?;
     let Ok(result) = rp.webauthn.finish_discoverable_authentication_v2(credential, state, &passkey) else {
         return Ok(None);
     };
-    let updated = match passkey.update_credential(&result) {
-        Some(true) => Some(serde_json::to_string(&passkey).map_err(internal)?),
+    record_use(change, &row, &mut passkey, &result).await?;
+    Ok(Some(row.user_id))
+}
+
+/// Records a verified use: when, and the passkey's new counter if it moved.
+async fn record_use(
+    change: &mut Change<'_>,
+    row: &PasskeyRow,
+    passkey: &mut Passkey,
+    result: &AuthenticationResult,
+) -> Result<(), AppError> {
+    let updated = match passkey.update_credential(result) {
+        Some(true) => Some(serde_json::to_string(passkey).map_err(internal)?),
         _ => None,
     };
-    Ok(Some((row, updated)))
+    let now = change.now;
+    change.passkey_used(row.id, updated.as_deref(), now).await?;
+    Ok(())
+}
+
+/// The options and state of an assertion by one of `rows` (a user's passkeys).
+fn assertion(rp: &RelyingParty, rows: &[PasskeyRow]) -> Result<(Value, PasskeyAuthentication), AppError> {
+    let passkeys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
+    let (options, state) = rp.webauthn.start_passkey_authentication(&passkeys).map_err(internal)?;
+    Ok((serde_json::to_value(options).map_err(internal)?, state))
 }
 
 /// For a password login of an account with passkeys: the options of a passkey as its
@@ -367,9 +386,7 @@ pub async fn second_step_options(ctx: &Ctx, user_id: UserId) -> Result<Option<(V
     if rows.is_empty() {
         return Ok(None);
     }
-    let passkeys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
-    let (options, state) = rp.webauthn.start_passkey_authentication(&passkeys).map_err(internal)?;
-    let options = serde_json::to_value(options).map_err(internal)?;
+    let (options, state) = assertion(rp, &rows)?;
     Ok(Some((options, serde_json::to_string(&state).map_err(internal)?)))
 }
 
@@ -396,9 +413,7 @@ pub async fn begin_reauthentication(ctx: &Ctx, user: &User) -> Result<Ceremony, 
     if rows.is_empty() {
         return Err(AppError::NotFound);
     }
-    let passkeys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
-    let (options, state) = rp.webauthn.start_passkey_authentication(&passkeys).map_err(internal)?;
-    let options = serde_json::to_value(options).map_err(internal)?;
+    let (options, state) = assertion(rp, &rows)?;
     start_ceremony(ctx, REAUTH, Some(user.id), &state, options).await
 }
 
@@ -434,12 +449,6 @@ async fn verify_assertion(
     if row.user_id != user_id {
         return Ok(false);
     }
-    let mut passkey = stored_passkey(&row)?;
-    let updated = match passkey.update_credential(&result) {
-        Some(true) => Some(serde_json::to_string(&passkey).map_err(internal)?),
-        _ => None,
-    };
-    let now = change.now;
-    change.passkey_used(row.id, updated.as_deref(), now).await?;
+    record_use(change, &row, &mut stored_passkey(&row)?, &result).await?;
     Ok(true)
 }

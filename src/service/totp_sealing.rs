@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 
 use super::Ctx;
-use crate::crypto::sealing::{is_sealed, SealingKey};
+use crate::crypto::sealing::{is_sealed, SealingKey, MAGIC};
 use crate::domain::UserId;
 use crate::error::AppError;
 use crate::store::{Store, Tx};
@@ -44,12 +44,11 @@ fn open_with(sealer: Option<&SealingKey>, user_id: UserId, stored: &[u8]) -> any
 pub async fn seal_plain(store: &Store, sealer: &SealingKey) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     tx.advisory_lock(LOCK).await?;
+    // Only those not sealed yet are read: start-up does not scan every enrolled account.
     let mut sealed = 0;
-    for (user_id, stored) in tx.all_totp_secrets().await? {
-        if !is_sealed(&stored) {
-            tx.set_totp_secret(user_id, &sealer.seal(&stored, &context(user_id))?).await?;
-            sealed += 1;
-        }
+    for (user_id, stored) in tx.totp_secrets_without(MAGIC).await? {
+        tx.set_totp_secret(user_id, &sealer.seal(&stored, &context(user_id))?).await?;
+        sealed += 1;
     }
     tx.commit().await?;
     if sealed > 0 {

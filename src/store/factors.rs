@@ -144,6 +144,13 @@ impl Tx {
             .await)?)
     }
 
+    /// The stored TOTP secrets that do not start with `prefix` (the sealed ones do).
+    pub async fn totp_secrets_without(&mut self, prefix: &[u8]) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        const SQL: &str = "SELECT user_id, secret FROM totp_factors WHERE substr(secret, 1, $2) <> $1 ORDER BY user_id";
+        let len = prefix.len() as i32;
+        Ok(in_tx!(self, |conn| sqlx::query_as(SQL).bind(prefix).bind(len).fetch_all(conn).await)?)
+    }
+
     pub async fn set_totp_secret(&mut self, user_id: UserId, secret: &[u8]) -> Result<(), StoreError> {
         in_tx!(self, |conn| sqlx::query("UPDATE totp_factors SET secret = $1 WHERE user_id = $2")
             .bind(secret)

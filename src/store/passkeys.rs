@@ -55,10 +55,10 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(credential_id).fetch_optional(pool).await)?)
     }
 
-    pub async fn has_passkeys(&self, user_id: UserId) -> Result<bool, StoreError> {
+    pub async fn count_passkeys(&self, user_id: UserId) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM passkeys WHERE user_id = $1";
         let (n,): (i64,) = on_reader!(self, |pool| sqlx::query_as(SQL).bind(user_id).fetch_one(pool).await)?;
-        Ok(n > 0)
+        Ok(n)
     }
 
     pub async fn passkey_handle(&self, user_id: UserId) -> Result<Option<Vec<u8>>, StoreError> {

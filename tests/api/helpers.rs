@@ -320,3 +320,11 @@ pub fn session_set_cookie(response: &Response) -> Option<String> {
 pub fn cookie_value(set_cookie: &str) -> String {
     set_cookie.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_string()).unwrap_or_default()
 }
+
+/// The claims of a JWT, read without checking it (the server checked it).
+pub fn claims(access_token: &str) -> Value {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
+        .expect("JSON claims")
+}

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use reqwest::Client;
 use serde_json::{json, Value};
 
@@ -40,11 +38,6 @@ async fn passkey_login(app: &TestApp, client: &Client, authenticator: &mut SoftA
     let credential = authenticator.assert(&started["options"]);
     let body = json!({"ceremony": started["ceremony"], "credential": credential});
     client.post(app.url("/api/login/passkey")).json(&body).send().await.unwrap()
-}
-
-fn claims(access_token: &str) -> Value {
-    let payload = access_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 #[tokio::test]

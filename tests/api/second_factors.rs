@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use latchkey::crypto::jwt::Claims;
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -60,11 +58,6 @@ async fn first_step(app: &TestApp, client: &Client, username: &str) -> String {
 
 async fn second_step(app: &TestApp, client: &Client, body: Value) -> reqwest::Response {
     client.post(app.url("/api/login/second-factor")).json(&body).send().await.unwrap()
-}
-
-fn claims(access_token: &str) -> Value {
-    let payload = access_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 async fn audit_kinds(app: &TestApp) -> Vec<String> {
