@@ -81,7 +81,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
     };
     let limiter = limiter_for(&store, redis.as_ref());
     let feed = match (&redis, store.backend()) {
-        (Some(redis), _) => Feed::redis(redis.clone()),
+        (Some(redis), _) => Feed::redis(redis.clone(), store.clone()),
         (None, "postgres") => Feed::postgres(store.clone()),
         (None, _) => Feed::local(),
     };
@@ -91,7 +91,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
     if let Some(sealer) = keys.sealer() {
         totp_sealing::seal_plain(&store, sealer).await.context("cannot encrypt the TOTP secrets")?;
     }
-    let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up()));
+    let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up(), feed.lease()));
     let mailer = crate::service::mail::Mailer::from_config(&config.smtp).context("cannot set up the mail sender")?;
     let passkeys = crate::service::passkeys::RelyingParty::from_config(&config).context("cannot set up passkeys")?;
     feed.subscribe(cache.clone());
@@ -267,6 +267,10 @@ async fn maintain(state: AppState) {
         }
         if let Err(e) = ctx.store.delete_dead_ceremonies(now).await {
             tracing::warn!(error = %e, "expired passkey ceremonies not deleted");
+        }
+        // Every instance reads the log a few times a second; ten minutes is plenty.
+        if let Err(e) = ctx.store.delete_old_revocations(now - 600).await {
+            tracing::warn!(error = %e, "old revocation log entries not deleted");
         }
         if let Err(e) = keys::forget_expired_keys(ctx).await {
             tracing::warn!(error = %e, "expired JWT keys not deleted");

@@ -17,14 +17,14 @@
 //! again if it moved meanwhile.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use moka::sync::Cache;
 
 use crate::config::CacheConfig;
 use crate::domain::{User, UserId};
-use crate::feed::{FeedEvent, FeedSignal, Subscriber, ANNOUNCE_GRACE};
+use crate::feed::{process_ms, FeedEvent, FeedSignal, Lease, Subscriber, ANNOUNCE_GRACE};
 
 pub type TokenHash = [u8; 32];
 
@@ -46,6 +46,8 @@ pub struct CachedToken {
     pub exp: i64,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// The token login the token belongs to, when it names one.
+    pub family: Option<i64>,
 }
 
 pub struct AuthCache {
@@ -54,6 +56,8 @@ pub struct AuthCache {
     users: Cache<UserId, Arc<User>>,
     epoch: AtomicU64,
     up: AtomicBool,
+    /// In a cluster: renewed by each complete read of the revocation log.
+    lease: Arc<Lease>,
     /// After the feed (re)connects, the cache waits until the other instances have
     /// heard this one's first ping: before that, a revoking instance would not know to
     /// wait for this one's acknowledgement. Milliseconds on [`process_ms`].
@@ -72,7 +76,7 @@ pub struct Fill(u64);
 
 impl AuthCache {
     /// `feed_up`: whether the feed already listens (in-process feeds always do).
-    pub fn new(config: &CacheConfig, feed_up: bool) -> AuthCache {
+    pub fn new(config: &CacheConfig, feed_up: bool, lease: Arc<Lease>) -> AuthCache {
         let ttl = config.ttl.0.max(Duration::from_secs(1));
         AuthCache {
             sessions: Cache::builder()
@@ -84,6 +88,7 @@ impl AuthCache {
             users: Cache::builder().max_capacity(config.users).time_to_live(ttl).build(),
             epoch: AtomicU64::new(0),
             up: AtomicBool::new(feed_up),
+            lease,
             usable_from_ms: AtomicU64::new(0),
             enabled: config.enabled,
             hits: metrics::counter!("latchkey_auth_cache_hits_total"),
@@ -95,7 +100,10 @@ impl AuthCache {
 
     /// Whether the cache may answer now.
     pub fn is_on(&self) -> bool {
-        self.enabled && self.up.load(Ordering::Acquire) && process_ms() >= self.usable_from_ms.load(Ordering::Acquire)
+        self.enabled
+            && self.up.load(Ordering::Acquire)
+            && process_ms() >= self.usable_from_ms.load(Ordering::Acquire)
+            && self.lease.valid()
     }
 
     /// Notes the epoch before a database read whose result may be cached.
@@ -178,12 +186,6 @@ impl AuthCache {
     }
 }
 
-/// Milliseconds since this process first asked: a monotonic clock, cheap to read.
-fn process_ms() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_millis() as u64
-}
-
 impl Subscriber for AuthCache {
     fn on_signal(&self, signal: &FeedSignal) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -235,7 +237,7 @@ mod tests {
     use crate::domain::Roles;
 
     fn cache() -> AuthCache {
-        AuthCache::new(&CacheConfig::default(), true)
+        AuthCache::new(&CacheConfig::default(), true, crate::feed::Feed::local().lease())
     }
 
     fn session(id: i64, user_id: UserId) -> Arc<CachedSession> {

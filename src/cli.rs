@@ -12,7 +12,7 @@ use crate::config::{parse_roles, Config, Overrides};
 use crate::domain::Roles;
 use crate::error::AppError;
 use crate::service::import::{self, ImportError, ImportedAccount};
-use crate::service::{accounts, admin, keys, recovery, Client};
+use crate::service::{accounts, admin, keys, recovery, users, Client};
 
 #[derive(Parser)]
 #[command(name = "latchkey", version, about = "Authentication server for single-page apps")]
@@ -182,20 +182,20 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Import { file } => import_users(&ctx, &file).await,
         UserCommand::SetRoles { username, roles } => {
             let roles = Roles::new(parse_roles(&roles).map_err(anyhow::Error::msg)?);
-            let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
+            let id = users::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
             let user = admin::set_roles(&ctx, id, roles, None, &client).await.map_err(explain)?;
             println!("{} now has roles {}", user.username, user.roles.names().join(", "));
             Ok(())
         }
         UserCommand::ResetLink { username } => {
-            let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
+            let id = users::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
             let link = recovery::reset_link(&ctx, id).await.map_err(explain)?;
             println!("{link}");
             eprintln!("one-time password reset link for {username}, valid 30 minutes; older links no longer work");
             Ok(())
         }
         UserCommand::Delete { username } => {
-            let id = accounts::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
+            let id = users::user_id_by_username(&ctx, &username).await.map_err(|e| explain_user(e, &username))?;
             admin::delete_user(&ctx, id, None, &client).await.map_err(explain)?;
             println!("deleted user {username}");
             Ok(())

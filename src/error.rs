@@ -257,6 +257,8 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(Constraint::Username) => AppError::UsernameTaken,
             StoreError::Conflict(Constraint::Email) => AppError::EmailTaken,
             StoreError::Unavailable(cause) => AppError::Unavailable(cause.to_string()),
+            StoreError::Contended(cause) => AppError::Unavailable(cause.to_string()),
+            StoreError::Gone => AppError::NotFound,
             other => AppError::Internal(other.into()),
         }
     }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::rngs::OsRng;
 use rand::TryRngCore;
@@ -40,6 +39,10 @@ pub struct Claims {
     /// When that login (or a later re-authentication) happened; 0 when unknown.
     #[serde(default)]
     pub auth_time: i64,
+    /// The token login (refresh-token family) this token was issued for; absent in
+    /// tokens issued otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A freshly generated Ed25519 key pair.
@@ -130,18 +133,19 @@ impl KeySet {
         jsonwebtoken::encode(&header, claims, &self.signing)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+    /// Verifies the signature, algorithm, `kid`, `iss` and `aud`, and `exp`/`nbf` against
+    /// `now` (the application's clock, in Unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
         if header.alg != self.algorithm {
             return Err(VerifyError::Invalid);
         }
         let kid = header.kid.ok_or(VerifyError::Invalid)?;
         let key = self.verifying.get(&kid).ok_or(VerifyError::UnknownKid)?;
-        match jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation) {
-            Ok(data) => Ok(data.claims),
-            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => Err(VerifyError::Expired),
-            Err(_) => Err(VerifyError::Invalid),
-        }
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation).map_err(|_| VerifyError::Invalid)?.claims;
+        check_times(now, claims.nbf, claims.exp)?;
+        Ok(claims)
     }
 
     /// `{"keys": [...]}`: the public keys, newest first. Empty for HS256, whose key is secret.
@@ -156,10 +160,25 @@ impl KeySet {
     }
 }
 
+/// `exp` and `nbf` against `now`, with [`LEEWAY_SECS`]: the one check of a token's times,
+/// for a token just verified and for one remembered from before.
+pub fn check_times(now: i64, nbf: i64, exp: i64) -> Result<(), VerifyError> {
+    let leeway = LEEWAY_SECS as i64;
+    if now > exp.saturating_add(leeway) {
+        return Err(VerifyError::Expired);
+    }
+    if now.saturating_add(leeway) < nbf {
+        return Err(VerifyError::Invalid);
+    }
+    Ok(())
+}
+
 fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
     let mut v = Validation::new(algorithm);
-    v.leeway = LEEWAY_SECS;
-    v.validate_nbf = true;
+    // Times are checked by `check_times` against the application's clock, not the
+    // system's, so that every path (and every test moving the clock) agrees.
+    v.validate_exp = false;
+    v.validate_nbf = false;
     v.set_issuer(&[issuer]);
     v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
@@ -184,6 +203,7 @@ mod tests {
             jti: "j".into(),
             amr: vec!["pwd".into()],
             auth_time: now,
+            sid: None,
         }
     }
 
@@ -203,26 +223,38 @@ mod tests {
         let (set, k) = ed_set();
         let token = set.sign(&claims(900)).unwrap();
         assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some(k.kid.as_str()));
-        assert_eq!(set.verify(&token).unwrap().username, "ada");
+        assert_eq!(set.verify(&token, time::OffsetDateTime::now_utc().unix_timestamp()).unwrap().username, "ada");
         assert_eq!(set.jwks()["keys"][0]["x"], URL_SAFE_NO_PAD.encode(k.public));
     }
 
     #[test]
     fn expiry_has_thirty_seconds_of_leeway() {
         let (set, _) = ed_set();
-        assert!(set.verify(&set.sign(&claims(-20)).unwrap()).is_ok());
-        assert_eq!(set.verify(&set.sign(&claims(-40)).unwrap()).unwrap_err(), VerifyError::Expired);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!(set.verify(&set.sign(&claims(-20)).unwrap(), now).is_ok());
+        assert_eq!(set.verify(&set.sign(&claims(-40)).unwrap(), now).unwrap_err(), VerifyError::Expired);
+    }
+
+    #[test]
+    fn times_follow_the_clock_given_not_the_systems() {
+        let (set, _) = ed_set();
+        let token = set.sign(&claims(900)).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert_eq!(set.verify(&token, now + 900 + 31).unwrap_err(), VerifyError::Expired);
+        assert_eq!(set.verify(&token, now - 31).unwrap_err(), VerifyError::Invalid, "not yet valid");
+        assert!(set.verify(&token, now + 900 + 29).is_ok());
     }
 
     #[test]
     fn another_keys_signature_and_other_algorithms_are_refused() {
         let (set, _) = ed_set();
         let (other, _) = ed_set();
-        assert_eq!(set.verify(&other.sign(&claims(900)).unwrap()).unwrap_err(), VerifyError::UnknownKid);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert_eq!(set.verify(&other.sign(&claims(900)).unwrap(), now).unwrap_err(), VerifyError::UnknownKid);
         let hs = KeySet::hs256(&[7u8; 32], "http://issuer", "latchkey");
-        assert_eq!(set.verify(&hs.sign(&claims(900)).unwrap()).unwrap_err(), VerifyError::Invalid);
+        assert_eq!(set.verify(&hs.sign(&claims(900)).unwrap(), now).unwrap_err(), VerifyError::Invalid);
         assert_eq!(hs.jwks()["keys"], json!([]));
-        assert!(hs.verify(&hs.sign(&claims(900)).unwrap()).is_ok());
-        assert_eq!(set.verify("not.a.jwt").unwrap_err(), VerifyError::Invalid);
+        assert!(hs.verify(&hs.sign(&claims(900)).unwrap(), now).is_ok());
+        assert_eq!(set.verify("not.a.jwt", now).unwrap_err(), VerifyError::Invalid);
     }
 }

@@ -18,9 +18,19 @@
 //! looks like silence. So subscribers also get `Lost` (the connection dropped, or this
 //! instance's own ping did not come back in time) and `Resumed` (listening again);
 //! between the two, anything cached from before must be treated as unknown.
+//!
+//! And a publisher can lose its transport too, after its change committed. So in a
+//! cluster every event is also written to the revocation log in the change's own
+//! transaction, every instance reads that log a few times a second, and its cache
+//! answers only under a short lease renewed by each complete read (`log`). A revoking
+//! instance answers once every live instance acknowledged, or else once the lease has
+//! run out everywhere: either way no instance answers from what was revoked afterwards.
 
+mod log;
 mod postgres;
 mod redis;
+
+pub use log::{Lease, LEASE};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,8 +54,6 @@ pub const ANNOUNCE_GRACE: Duration = PING_EVERY;
 /// ...declares its feed lost when its own ping has not come back for this long, and
 /// forgets a peer not heard from for this long.
 const PING_DEADLINE: Duration = Duration::from_secs(6);
-/// How long a revoking request waits for the other instances' acknowledgements.
-const ACK_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -100,14 +108,15 @@ struct Envelope {
 enum Body {
     Event {
         event: FeedEvent,
+        /// Its position in the revocation log, so that reading the log later does not
+        /// apply it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_seq: Option<i64>,
     },
     /// "I am alive", and for the sender itself, "my feed still carries messages".
     Ping,
     /// "I have applied your event `seq`".
-    Ack {
-        to: String,
-        seq: u64,
-    },
+    Ack { to: String, seq: u64 },
 }
 
 /// What a listener must do after a message arrived.
@@ -126,11 +135,15 @@ enum Received {
 enum Transport {
     Local,
     Postgres(Store),
-    Redis(Box<Redis>),
+    Redis(Box<Redis>, Store),
 }
 
 pub struct Feed {
     transport: Transport,
+    /// Whether this instance's cache may answer (see `log`).
+    lease: Arc<Lease>,
+    /// What of the revocation log is applied here.
+    log: log::Applied,
     /// This process, in envelopes.
     origin: String,
     seq: AtomicU64,
@@ -164,14 +177,17 @@ impl Feed {
         Feed::with(Transport::Postgres(store))
     }
 
-    pub fn redis(redis: Redis) -> Arc<Feed> {
-        Feed::with(Transport::Redis(Box::new(redis)))
+    /// Over Redis pub/sub, with the revocation log on `store`'s database.
+    pub fn redis(redis: Redis, store: Store) -> Arc<Feed> {
+        Feed::with(Transport::Redis(Box::new(redis), store))
     }
 
     fn with(transport: Transport) -> Arc<Feed> {
         let local = matches!(transport, Transport::Local);
         Arc::new(Feed {
             transport,
+            lease: Lease::new(!local),
+            log: log::Applied::default(),
             origin: crate::crypto::token::new_token()[..16].to_string(),
             seq: AtomicU64::new(0),
             subscribers: RwLock::new(Vec::new()),
@@ -186,7 +202,20 @@ impl Feed {
         match self.transport {
             Transport::Local => "in-process",
             Transport::Postgres(_) => "postgres",
-            Transport::Redis(_) => "redis",
+            Transport::Redis(..) => "redis",
+        }
+    }
+
+    /// The lease the auth cache answers under.
+    pub fn lease(&self) -> Arc<Lease> {
+        Arc::clone(&self.lease)
+    }
+
+    /// The database of a cluster's revocation log; `None` for an in-process feed.
+    fn log_store(&self) -> Option<&Store> {
+        match &self.transport {
+            Transport::Local => None,
+            Transport::Postgres(store) | Transport::Redis(_, store) => Some(store),
         }
     }
 
@@ -204,50 +233,82 @@ impl Feed {
         self.subscribers.write().unwrap_or_else(|p| p.into_inner()).push(subscriber);
     }
 
-    /// Starts listening to the shared transport (the server does; CLI commands only
-    /// publish); the listener runs until the returned task is aborted.
-    pub fn start_listening(self: &Arc<Feed>) -> Option<tokio::task::JoinHandle<()>> {
+    /// Starts listening to the shared transport and following the revocation log (the
+    /// server does; CLI commands only publish); these run until the tasks are aborted.
+    pub fn start_listening(self: &Arc<Feed>) -> Vec<tokio::task::JoinHandle<()>> {
         if self.listening.swap(true, Ordering::AcqRel) {
-            return None;
+            return Vec::new();
         }
-        match &self.transport {
-            Transport::Local => None,
-            Transport::Postgres(store) => Some(tokio::spawn(postgres::listen(Arc::clone(self), store.clone()))),
-            Transport::Redis(redis) => Some(tokio::spawn(redis::listen(Arc::clone(self), (**redis).clone()))),
+        let listener = match &self.transport {
+            Transport::Local => return Vec::new(),
+            Transport::Postgres(store) => tokio::spawn(postgres::listen(Arc::clone(self), store.clone())),
+            Transport::Redis(redis, _) => tokio::spawn(redis::listen(Arc::clone(self), (**redis).clone())),
+        };
+        let mut tasks = vec![listener];
+        if let Some(store) = self.log_store() {
+            tasks.push(tokio::spawn(log::follow(Arc::clone(self), store.clone())));
         }
+        tasks
     }
 
-    /// Queues `event` inside the change's transaction where the transport is the
-    /// database; returns what to hand to [`Feed::committed`].
-    pub async fn stage(&self, tx: &mut Tx, event: FeedEvent) -> Result<Staged, StoreError> {
+    /// Writes `event` into the change's transaction: to the revocation log in a cluster,
+    /// and as a notification where the transport is the database. Answers what to hand
+    /// to [`Feed::committed`].
+    pub async fn stage(&self, tx: &mut Tx, event: FeedEvent, now: i64) -> Result<Staged, StoreError> {
         let seq = self.next_seq();
-        let payload = self.envelope(seq, Body::Event { event: event.clone() });
+        let log_seq = match self.log_store() {
+            Some(_) => Some(tx.log_revocation(&serde_json::to_string(&event).unwrap_or_default(), now).await?),
+            None => None,
+        };
+        let payload = self.envelope(seq, Body::Event { event: event.clone(), log_seq });
         if matches!(self.transport, Transport::Postgres(_)) {
             tx.notify(CHANNEL, &payload).await?;
         }
-        Ok(Staged { seq, event, payload })
+        Ok(Staged { seq, event, payload, log_seq })
     }
 
     /// After the commit: applies the events here, publishes them where the transport
-    /// needs it, and waits (bounded) until every other live instance has applied them.
+    /// needs it, and returns once every other live instance has applied them, or else
+    /// once [`LEASE`] has passed since the commit, when every instance has read them
+    /// from the revocation log or stopped answering from its cache.
     pub async fn committed(&self, staged: Vec<Staged>) {
+        if staged.is_empty() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + LEASE;
         for s in &staged {
+            self.log.applied(s.log_seq);
             self.deliver(&FeedSignal::Event(s.event.clone()));
         }
-        let peers = if self.listening.load(Ordering::Acquire) && self.is_up() { self.live_peers() } else { vec![] };
-        let waits: Vec<_> =
-            if peers.is_empty() { vec![] } else { staged.iter().map(|s| self.await_acks(s.seq, &peers)).collect() };
-        if let Transport::Redis(redis) = &self.transport {
-            for s in &staged {
-                publish_with_retries(redis, &s.payload).await;
+        if matches!(self.transport, Transport::Local) {
+            return;
+        }
+        let hearing = self.listening.load(Ordering::Acquire) && self.is_up();
+        let peers = if hearing { self.live_peers() } else { vec![] };
+        let waits: Vec<_> = staged.iter().map(|s| self.await_acks(s.seq, &peers)).collect();
+        if let Transport::Redis(redis, _) = &self.transport {
+            // In the background: a frozen Redis must not hold the answer past the lease.
+            let (redis, payloads) = ((**redis).clone(), staged.iter().map(|s| s.payload.clone()).collect::<Vec<_>>());
+            tokio::spawn(async move {
+                for payload in payloads {
+                    publish_with_retries(&redis, &payload).await;
+                }
+            });
+        }
+        let mut acknowledged = hearing;
+        for (seq, acks) in waits {
+            if tokio::time::timeout_at(deadline, acks).await.is_err() {
+                self.acks.lock().unwrap_or_else(|p| p.into_inner()).remove(&seq);
+                acknowledged = false;
             }
         }
-        for (seq, acks) in waits {
-            if tokio::time::timeout(ACK_WAIT, acks).await.is_err() {
-                self.acks.lock().unwrap_or_else(|p| p.into_inner()).remove(&seq);
-                metrics::counter!("latchkey_feed_ack_timeouts_total").increment(1);
-                tracing::warn!(transport = self.transport(), "an instance did not acknowledge a revocation in time");
-            }
+        if !acknowledged {
+            metrics::counter!("latchkey_feed_ack_timeouts_total").increment(1);
+            tracing::info!(
+                transport = self.transport(),
+                "revocation not acknowledged by every instance: answered after the lease"
+            );
+            tokio::time::sleep_until(deadline).await;
         }
     }
 
@@ -265,7 +326,7 @@ impl Feed {
         match &self.transport {
             Transport::Local => Ok(()),
             Transport::Postgres(store) => store.notify(CHANNEL, &payload).await.map_err(|e| e.to_string()),
-            Transport::Redis(redis) => redis.publish(CHANNEL, &payload).await.map_err(|e| e.to_string()),
+            Transport::Redis(redis, _) => redis.publish(CHANNEL, &payload).await.map_err(|e| e.to_string()),
         }
     }
 
@@ -336,8 +397,9 @@ impl Feed {
                 }
                 Received::Nothing
             }
-            Body::Event { event } => {
+            Body::Event { event, log_seq } => {
                 metrics::counter!("latchkey_feed_events_received_total").increment(1);
+                self.log.applied(log_seq);
                 self.deliver(&FeedSignal::Event(event));
                 Received::Acknowledge { to: envelope.origin, seq: envelope.seq }
             }
@@ -370,6 +432,7 @@ pub struct Staged {
     seq: u64,
     event: FeedEvent,
     payload: String,
+    log_seq: Option<i64>,
 }
 
 async fn publish_with_retries(redis: &Redis, payload: &str) {
@@ -378,7 +441,7 @@ async fn publish_with_retries(redis: &Redis, payload: &str) {
             Ok(()) => return,
             Err(e) if attempt == 3 => {
                 metrics::counter!("latchkey_feed_publish_failures_total").increment(1);
-                tracing::error!(error = %e, "revocation event not published: other instances rely on their cache expiry");
+                tracing::warn!(error = %e, "revocation event not published: other instances read it from the revocation log");
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50 * attempt)).await,
         }
@@ -418,6 +481,12 @@ impl Watchdog {
     }
 }
 
+/// Milliseconds since this process first asked: a monotonic clock, cheap to read.
+pub fn process_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
 /// Back-off between reconnection attempts: 100 ms doubling up to 2 s.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64.saturating_mul(1 << attempt.min(5))).min(Duration::from_secs(2))
@@ -449,9 +518,9 @@ mod tests {
     fn events_round_trip_as_json() {
         let e = FeedEvent::session_ended(&[0xab, 0x01]);
         assert_eq!(e, FeedEvent::SessionEnded { token_hash: "ab01".into() });
-        let text = message("o", 3, Body::Event { event: e.clone() });
+        let text = message("o", 3, Body::Event { event: e.clone(), log_seq: Some(4) });
         assert!(text.contains(r#""kind":"session_ended""#), "{text}");
-        assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap().body, Body::Event { event: e });
+        assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap().body, Body::Event { event: e, log_seq: Some(4) });
     }
 
     #[tokio::test]
@@ -459,7 +528,7 @@ mod tests {
         let feed = Feed::local();
         let recorder = recorded(&feed);
         assert!(feed.is_up());
-        let staged = Staged { seq: 0, event: FeedEvent::KeysRotated, payload: String::new() };
+        let staged = Staged { seq: 0, event: FeedEvent::KeysRotated, payload: String::new(), log_seq: None };
         feed.committed(vec![staged]).await;
         assert_eq!(*recorder.0.lock().unwrap(), vec![FeedSignal::Event(FeedEvent::KeysRotated)]);
     }
@@ -468,9 +537,9 @@ mod tests {
     fn other_instances_events_are_applied_and_acknowledged_our_own_are_not() {
         let feed = Feed::local();
         let recorder = recorded(&feed);
-        let theirs = message("another", 9, Body::Event { event: FeedEvent::UserChanged { user_id: 4 } });
+        let theirs = message("another", 9, Body::Event { event: FeedEvent::UserChanged { user_id: 4 }, log_seq: None });
         assert_eq!(feed.received(&theirs), Received::Acknowledge { to: "another".into(), seq: 9 });
-        let ours = message(&feed.origin, 1, Body::Event { event: FeedEvent::KeysRotated });
+        let ours = message(&feed.origin, 1, Body::Event { event: FeedEvent::KeysRotated, log_seq: None });
         assert_eq!(feed.received(&ours), Received::Nothing);
         assert_eq!(feed.received(&message(&feed.origin, 2, Body::Ping)), Received::OwnPing);
         assert_eq!(feed.received("not json"), Received::Nothing);
@@ -496,7 +565,10 @@ mod tests {
 
     #[tokio::test]
     async fn losing_and_resuming_is_signalled_once_each() {
-        let feed = Feed::redis(Redis::connect("redis://127.0.0.1:1", "x:", Duration::from_millis(10)).unwrap());
+        let feed = Feed::with(Transport::Redis(
+            Box::new(Redis::connect("redis://127.0.0.1:1", "x:", Duration::from_millis(10)).unwrap()),
+            Store::connect("sqlite::memory:", crate::store::Limits::default()).await.unwrap(),
+        ));
         let recorder = recorded(&feed);
         assert!(!feed.is_up(), "a shared transport starts down until it listens");
         feed.set_up(true);

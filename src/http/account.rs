@@ -14,13 +14,14 @@ use super::extract::{CurrentUser, Json, PathId};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::sessions::SessionInfo;
-use crate::service::{accounts, avatars, sessions, Client};
+use crate::service::{accounts, avatars, sessions, tokens, Client};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/me/password", put(change_password))
         .route("/api/me/sessions", get(list_my_sessions).delete(delete_my_other_sessions))
         .route("/api/me/sessions/{id}", delete(delete_my_session))
+        .route("/api/me/token-logins/{id}", delete(delete_my_token_login))
         .route("/api/me/avatar", put(put_my_avatar).layer(DefaultBodyLimit::max(avatars::MAX_BYTES)))
         .route("/api/users/{id}/avatar", get(get_avatar))
 }
@@ -60,14 +61,14 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's live sessions, newest first.
+/// The caller's live cookie sessions and token logins, newest first in each kind.
 #[utoipa::path(get, path = "/api/me/sessions", tag = "account", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = Vec<SessionInfo>), (status = 401, body = ErrorBody)))]
 pub async fn list_my_sessions(
     State(state): State<AppState>,
     caller: CurrentUser,
 ) -> Result<axum::Json<Vec<SessionInfo>>, AppError> {
-    Ok(axum::Json(sessions::list(&state.ctx, caller.user.id, caller.session_id).await?))
+    Ok(axum::Json(sessions::list(&state.ctx, caller.user.id, caller.current()).await?))
 }
 
 /// Ends one of the caller's sessions (the current one too: that is a logout).
@@ -87,15 +88,31 @@ pub async fn delete_my_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Ends every session of the caller but the current one.
+/// Ends one of the caller's token logins (`kind: "token"` in the list): its refresh
+/// token stops working; access tokens already issued run until they expire.
+#[utoipa::path(delete, path = "/api/me/token-logins/{id}", tag = "account", security(("session" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "Token login id from GET /api/me/sessions")),
+    responses((status = 204, description = "Ended"), (status = 401, body = ErrorBody), (status = 404, description = "Not one of yours, or over already", body = ErrorBody)))]
+pub async fn delete_my_token_login(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    PathId(id): PathId,
+) -> Result<StatusCode, AppError> {
+    tokens::revoke_own(&state.ctx, caller.user.id, id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session and token login of the caller but the one this request is made
+/// with.
 #[utoipa::path(delete, path = "/api/me/sessions", tag = "account", security(("session" = []), ("bearer" = [])),
-    responses((status = 204, description = "All other sessions ended"), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "All other sessions and token logins ended"), (status = 401, body = ErrorBody)))]
 pub async fn delete_my_other_sessions(
     State(state): State<AppState>,
     caller: CurrentUser,
     client: Client,
 ) -> Result<StatusCode, AppError> {
-    sessions::revoke_others(&state.ctx, caller.user.id, caller.session_id, &client).await?;
+    sessions::revoke_others(&state.ctx, caller.user.id, caller.current(), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,6 +14,7 @@ use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::accounts::{self, NewAccount};
 use crate::service::factors::{Login, Pending};
+use crate::service::login::{self, Issue};
 use crate::service::{sessions, Client};
 
 pub fn router() -> Router<AppState> {
@@ -107,8 +108,10 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, AppError> {
     let previous = state.cookie.read(&headers);
-    match accounts::login(&state.ctx, req.username.as_deref(), req.password.as_deref(), previous, &client).await? {
-        Login::Done((user, issued)) => {
+    let issue = Issue::Session { previous_token: previous };
+    match login::with_password(&state.ctx, req.username.as_deref(), req.password.as_deref(), issue, &client).await? {
+        Login::Done(minted) => {
+            let (user, issued) = minted.into_session()?;
             Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
         }
         Login::SecondFactor(pending) => Ok(second_factor_required(&state, pending)),

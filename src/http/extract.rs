@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::config::{canonical, IpNet};
 use crate::domain::User;
 use crate::error::AppError;
+use crate::service::sessions::Current;
 use crate::service::stepup::Proof;
 use crate::service::{sessions, Client};
 
@@ -187,6 +188,16 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     Some(token)
 }
 
+impl CurrentUser {
+    /// The cookie session or token login this request was made with.
+    pub fn current(&self) -> Current {
+        match &self.proof {
+            Proof::Session(id) => Current { session: Some(*id), token_login: None },
+            Proof::Token { family, .. } => Current { session: None, token_login: *family },
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
 where
     AppState: FromRef<S>,
@@ -198,7 +209,8 @@ where
         match credential(&parts.headers, &state) {
             Credential::Bearer(token) => {
                 let (user, verified) = crate::service::tokens::authenticate(&state.ctx, token).await?;
-                let proof = Proof::Token { auth_time: verified.auth_time, amr: verified.amr.clone() };
+                let proof =
+                    Proof::Token { auth_time: verified.auth_time, amr: verified.amr.clone(), family: verified.family };
                 Ok(CurrentUser { user, session_id: None, proof })
             }
             Credential::Cookie(token) => match sessions::authenticate(&state.ctx, token).await? {

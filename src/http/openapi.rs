@@ -19,7 +19,8 @@ use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors
     info(title = "latchkey", description = "Authentication server for single-page apps: accounts, cookie sessions, tokens, roles."),
     paths(
         auth::signup, auth::login, auth::check_session, auth::logout, auth::me,
-        account::change_password, account::list_my_sessions, account::delete_my_session, account::delete_my_other_sessions,
+        account::change_password, account::list_my_sessions, account::delete_my_session, account::delete_my_token_login,
+        account::delete_my_other_sessions,
         account::put_my_avatar, account::get_avatar,
         tokens::token, tokens::refresh_token, tokens::revoke_token, tokens::jwks,
         admin::list_users, admin::get_user, admin::set_user_roles, admin::revoke_user_sessions, admin::delete_user,

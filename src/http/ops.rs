@@ -32,15 +32,33 @@ pub async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// 200 when the database (and Redis, where configured) answers, 503 otherwise.
+/// 200 while this instance can serve logins: `ready`, or `degraded` naming what it does
+/// without (Redis, whose work the database takes over; the revocation feed, without
+/// which the cache is bypassed). 503 when the database does not answer.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "{\"status\": \"ready\"}"), (status = 503, body = ErrorBody)))]
+    responses((status = 200, description = "{\"status\": \"ready\"}, or {\"status\": \"degraded\", \"degraded\": [\"redis\"]} while a fallback serves"),
+        (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, AppError> {
     state.ctx.store.ping().await?;
+    let mut degraded = Vec::new();
     if let Some(redis) = &state.ctx.redis {
-        redis.ping().await.map_err(|e| AppError::Unavailable(format!("redis: {e}")))?;
+        let up = match redis.ping().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "readiness: redis does not answer");
+                degraded.push("redis");
+                false
+            }
+        };
+        metrics::gauge!("latchkey_dependency_up", "dependency" => "redis").set(if up { 1.0 } else { 0.0 });
     }
-    Ok(axum::Json(json!({"status": "ready"})))
+    if !state.ctx.feed.is_up() && degraded.is_empty() {
+        degraded.push("revocation_feed");
+    }
+    if degraded.is_empty() {
+        return Ok(axum::Json(json!({"status": "ready"})));
+    }
+    Ok(axum::Json(json!({"status": "degraded", "degraded": degraded})))
 }
 
 /// Prometheus text: requests by route and status, logins by outcome, active sessions

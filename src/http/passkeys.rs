@@ -15,10 +15,11 @@ use super::extract::{CurrentUser, Json, PathId};
 use crate::app::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
+use crate::service::login::{self, Issue};
 use crate::service::passkeys::{self, Ceremony, PasskeyInfo, PasskeyList};
-use crate::service::stepup::{self, Reauthenticated};
-use crate::service::tokens::{self, TokenPair};
-use crate::service::{accounts, Client};
+use crate::service::reauth::{self, Reauthenticated};
+use crate::service::tokens::TokenPair;
+use crate::service::Client;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -236,9 +237,11 @@ pub async fn login_with_passkey(
     Json(req): Json<PasskeyLoginRequest>,
 ) -> Result<Response, AppError> {
     let previous = state.cookie.read(&headers);
+    let issue = Issue::Session { previous_token: previous };
     let (user, issued) =
-        accounts::login_with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), previous, &client)
-            .await?;
+        login::with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), issue, &client)
+            .await?
+            .into_session()?;
     Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
 }
 
@@ -255,9 +258,10 @@ pub async fn token_with_passkey(
     client: Client,
     Json(req): Json<PasskeyLoginRequest>,
 ) -> Result<axum::Json<TokenPair>, AppError> {
-    let pair =
-        tokens::issue_with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), &client).await?;
-    Ok(axum::Json(pair))
+    let minted =
+        login::with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), Issue::Tokens, &client)
+            .await?;
+    Ok(axum::Json(minted.into_tokens()?))
 }
 
 /// Starts a re-authentication (step-up) with one of the caller's passkeys: the options
@@ -291,7 +295,7 @@ pub async fn reauthenticate_with_passkey(
     client: Client,
     Json(req): Json<PasskeyLoginRequest>,
 ) -> Result<axum::Json<Reauthenticated>, AppError> {
-    let done = stepup::reauthenticate_with_passkey(
+    let done = reauth::reauthenticate_with_passkey(
         &state.ctx,
         &caller.user,
         &caller.proof,

@@ -13,10 +13,12 @@ use super::extract::{AdminUser, CurrentUser, Json, PathId};
 use crate::app::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
-use crate::service::factors::{self, Code, RecoveryCodes, SecondFactors, SecondProof, TotpEnrolment};
-use crate::service::stepup::{self, Reauthenticated};
-use crate::service::tokens::{self, TokenPair};
-use crate::service::{accounts, Client};
+use crate::service::codes::Code;
+use crate::service::factors::{self, RecoveryCodes, SecondFactors, SecondProof, TotpEnrolment};
+use crate::service::login::{self, Issue};
+use crate::service::reauth::{self, Reauthenticated};
+use crate::service::tokens::TokenPair;
+use crate::service::Client;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -103,8 +105,10 @@ pub async fn login_second_factor(
     let proof = SecondProof::from_fields(req.code.as_deref(), req.recovery_code.as_deref(), req.credential.as_ref())?;
     let binding = state.challenge_cookie.read(&headers);
     let previous = state.cookie.read(&headers);
-    let (user, issued) =
-        accounts::login_second_step(&state.ctx, req.challenge.as_deref(), binding, proof, previous, &client).await?;
+    let issue = Issue::Session { previous_token: previous };
+    let (user, issued) = login::with_second_step(&state.ctx, req.challenge.as_deref(), binding, proof, issue, &client)
+        .await?
+        .into_session()?;
     let mut response = ([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response();
     response.headers_mut().append(header::SET_COOKIE, state.challenge_cookie.clear());
     Ok(response)
@@ -122,7 +126,9 @@ pub async fn token_second_factor(
     Json(req): Json<SecondFactorRequest>,
 ) -> Result<axum::Json<TokenPair>, AppError> {
     let proof = SecondProof::from_fields(req.code.as_deref(), req.recovery_code.as_deref(), req.credential.as_ref())?;
-    Ok(axum::Json(tokens::issue_second_step(&state.ctx, req.challenge.as_deref(), proof, &client).await?))
+    let minted =
+        login::with_second_step(&state.ctx, req.challenge.as_deref(), None, proof, Issue::Tokens, &client).await?;
+    Ok(axum::Json(minted.into_tokens()?))
 }
 
 /// Proves again who the caller is (password, TOTP code, or both) so that sensitive
@@ -139,7 +145,7 @@ pub async fn reauthenticate(
     client: Client,
     Json(req): Json<ReauthenticateRequest>,
 ) -> Result<axum::Json<Reauthenticated>, AppError> {
-    let done = stepup::reauthenticate(
+    let done = reauth::reauthenticate(
         &state.ctx,
         &caller.user,
         &caller.proof,

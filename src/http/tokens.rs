@@ -12,6 +12,7 @@ use super::extract::Json;
 use crate::app::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::factors::Login;
+use crate::service::login::{self, Issue};
 use crate::service::tokens::{self, TokenPair};
 use crate::service::Client;
 
@@ -56,8 +57,10 @@ pub async fn token(
     client: Client,
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<TokenPair>, AppError> {
-    match tokens::issue(&state.ctx, req.username.as_deref(), req.password.as_deref(), &client).await? {
-        Login::Done(pair) => Ok(axum::Json(pair)),
+    match login::with_password(&state.ctx, req.username.as_deref(), req.password.as_deref(), Issue::Tokens, &client)
+        .await?
+    {
+        Login::Done(minted) => Ok(axum::Json(minted.into_tokens()?)),
         Login::SecondFactor(pending) => Err(pending.into_error()),
     }
 }

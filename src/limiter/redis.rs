@@ -1,9 +1,14 @@
 //! The Redis limiter, for a cluster with Redis: one Lua script per reservation
-//! (`store::redis`), keys expiring with their window. When Redis fails or is slow, a
-//! breaker opens for a few seconds and the fallback (the database limiter, or the
-//! in-process one on SQLite) answers instead, so logins keep working; budgets may then
-//! reach twice the limit during the flap, never more. A log line and the
-//! `latchkey_throttle_fallback_total` metric say so.
+//! (`store::redis`), keys expiring with their window, for the per-address budgets that a
+//! flood of requests hits hardest. When Redis fails or is slow, a breaker opens for a
+//! few seconds and the fallback (the database limiter, or the in-process one on SQLite)
+//! answers instead, so logins keep working; an address's budget may then reach twice
+//! its limit during the flap. A log line and the `latchkey_throttle_fallback_total`
+//! metric say so.
+//!
+//! An account's budgets (password guesses, codes, mails) are the ones an attacker must
+//! not reset by waiting for Redis to fail or restart empty, so they are always kept by
+//! the fallback: the database, which outlives both.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -29,6 +34,12 @@ impl RedisLimiter {
         RedisLimiter { redis, fallback, open_until_ms: AtomicI64::new(0) }
     }
 
+    /// Whether Redis keeps this key's budget: a per-address one. Everything else is an
+    /// account's budget, kept by the database.
+    fn on_redis(key: &str) -> bool {
+        key.contains(":ip:")
+    }
+
     fn breaker_open(&self) -> bool {
         wall_ms() < self.open_until_ms.load(Ordering::Relaxed)
     }
@@ -51,7 +62,7 @@ fn wall_ms() -> i64 {
 #[async_trait]
 impl Limiter for RedisLimiter {
     async fn reserve(&self, key: &str, rule: Rule, now_ms: i64) -> Result<Verdict, LimitError> {
-        if self.breaker_open() {
+        if !Self::on_redis(key) || self.breaker_open() {
             return self.fallback.reserve(key, rule, now_ms).await;
         }
         let slot = new_slot_id(now_ms);
@@ -81,6 +92,9 @@ impl Limiter for RedisLimiter {
     }
 
     async fn reset(&self, key: &str) -> Result<(), LimitError> {
+        if !Self::on_redis(key) {
+            return self.fallback.reset(key).await;
+        }
         if let Err(e) = self.redis.reset(key).await {
             tracing::warn!(error = %e, "throttle key not reset in redis");
         }
@@ -129,7 +143,7 @@ mod tests {
             return;
         }
         let limiter = Arc::new(RedisLimiter::new(redis, Arc::new(MemoryLimiter::new())));
-        suite::parallel_reservations_grant_exactly_the_limit(limiter, "k").await;
+        suite::parallel_reservations_grant_exactly_the_limit(limiter, "login:ip:k").await;
     }
 
     #[tokio::test]
@@ -139,7 +153,7 @@ mod tests {
             return;
         }
         let limiter = Arc::new(RedisLimiter::new(redis, Arc::new(MemoryLimiter::new())));
-        suite::refund_reset_and_window(limiter, "k").await;
+        suite::refund_reset_and_window(limiter, "login:ip:k").await;
     }
 
     #[tokio::test]
@@ -151,12 +165,34 @@ mod tests {
         let started = std::time::Instant::now();
         let mut granted = 0;
         for _ in 0..12 {
-            if let Verdict::Granted(r) = limiter.reserve("k", suite::RULE, 1_800_000_000_000).await.unwrap() {
+            if let Verdict::Granted(r) = limiter.reserve("login:ip:k", suite::RULE, 1_800_000_000_000).await.unwrap() {
                 assert_eq!(r.holder, Holder::Fallback);
                 granted += 1;
             }
         }
         assert_eq!(granted, 10, "the fallback enforces the same rule");
         assert!(started.elapsed() < Duration::from_secs(2), "the breaker skips Redis after the first failure");
+    }
+
+    #[tokio::test]
+    async fn an_accounts_budget_is_kept_by_the_database_never_by_redis() {
+        let Some(redis) = test_redis() else { return };
+        if !reachable(&redis).await {
+            return;
+        }
+        let limiter = RedisLimiter::new(redis, Arc::new(MemoryLimiter::fallback()));
+        let now = 1_800_000_000_000;
+        for (key, holder) in [
+            ("login:acct:7", Holder::Fallback),
+            ("otp:acct:7", Holder::Fallback),
+            ("email:acct:7", Holder::Fallback),
+            ("login:name:ab12", Holder::Fallback),
+            ("login:ip:10.0.0.1", Holder::Primary),
+        ] {
+            match limiter.reserve(key, suite::RULE, now).await.unwrap() {
+                Verdict::Granted(r) => assert_eq!(r.holder, holder, "{key}"),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
     }
 }

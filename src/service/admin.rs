@@ -52,11 +52,13 @@ pub async fn set_roles(
 /// Ends all the user's sessions and revokes all their refresh tokens.
 pub async fn revoke_user(ctx: &Ctx, user_id: UserId, actor: Option<UserId>, client: &Client) -> Result<(), AppError> {
     let mut change = ctx.begin().await?;
-    if change.user_by_id(user_id).await?.is_none() {
+    // First: a login in flight then either committed before this (and is ended below)
+    // or mints nothing.
+    if !change.bump_credentials(user_id).await? {
         return Err(AppError::NotFound);
     }
     let sessions = sessions::end_all_in(&mut change, user_id, None).await?;
-    let families = tokens::revoke_all_for_user(&mut change, user_id).await?;
+    let families = tokens::revoke_all_for_user(&mut change, user_id, None).await?;
     audit::record(
         &mut change,
         Event::new(Kind::SessionRevoked, client)

@@ -15,9 +15,10 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
+use super::codes::{self, Code};
+use super::proof::{Method, Proven};
 use super::stepup::{self, Proof};
-use super::throttle::{self, Slots};
-use super::{accounts, passkeys, totp_sealing, Change, Client, Ctx};
+use super::{passkeys, password, throttle, totp_sealing, Change, Client, Ctx};
 use crate::crypto::otp;
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{User, UserId};
@@ -29,9 +30,8 @@ pub const CHALLENGE_SECS: i64 = 300;
 /// How long an enrolment may wait for its first code before it is dropped.
 pub const PENDING_SECS: i64 = 3600;
 const RECOVERY_CODES: usize = 10;
-pub const METHOD_TOTP: &str = "totp";
-pub const METHOD_RECOVERY_CODE: &str = "recovery_code";
-pub const METHOD_WEBAUTHN: &str = "webauthn";
+pub use super::codes::{METHOD_RECOVERY_CODE, METHOD_TOTP};
+pub use super::passkeys::METHOD_WEBAUTHN;
 
 /// Which login a challenge finishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,33 +76,6 @@ impl Pending {
 pub enum Login<T> {
     Done(T),
     SecondFactor(Pending),
-}
-
-/// A one-time code as sent by the client.
-pub enum Code<'a> {
-    Totp(&'a str),
-    Recovery(&'a str),
-}
-
-impl Code<'_> {
-    fn method(&self) -> &'static str {
-        match self {
-            Code::Totp(_) => METHOD_TOTP,
-            Code::Recovery(_) => METHOD_RECOVERY_CODE,
-        }
-    }
-
-    /// `code` or `recovery_code`, exactly one of them.
-    pub fn from_fields<'a>(code: Option<&'a str>, recovery_code: Option<&'a str>) -> Result<Code<'a>, AppError> {
-        match (code.filter(|c| !c.is_empty()), recovery_code.filter(|c| !c.is_empty())) {
-            (Some(code), None) => Ok(Code::Totp(code)),
-            (None, Some(recovery)) => Ok(Code::Recovery(recovery)),
-            (None, None) => {
-                Err(AppError::validation("code", "send a code from the authenticator app or a recovery code"))
-            }
-            (Some(_), Some(_)) => Err(AppError::validation("code", "send either code or recovery_code, not both")),
-        }
-    }
 }
 
 /// What the second step may be, as a client sends it.
@@ -151,6 +124,7 @@ fn methods_of(ctx: &Ctx, totp_enabled: bool, passkeys: i64) -> Vec<&'static str>
 pub async fn challenge_if_needed(
     ctx: &Ctx,
     user: &User,
+    epoch: i64,
     purpose: Purpose,
     client: &Client,
 ) -> Result<Option<Pending>, AppError> {
@@ -173,6 +147,11 @@ pub async fn challenge_if_needed(
     };
     let (webauthn, passkey_state) = passkey.unzip();
     let mut change = ctx.begin().await?;
+    // A challenge is a login half made: minted, like a whole one, only from a password
+    // that is still the account's.
+    if !change.hold_credentials(user.id, epoch).await? {
+        return Err(Method::Password.stale());
+    }
     let now = change.now;
     change
         .insert_challenge(&NewChallenge {
@@ -181,6 +160,7 @@ pub async fn challenge_if_needed(
             purpose: purpose.as_str(),
             binding_hash: &binding_hash,
             amr: "pwd",
+            credentials_epoch: epoch,
             passkey_state: passkey_state.as_deref(),
             now,
             expires_at: now + CHALLENGE_SECS,
@@ -205,18 +185,10 @@ fn client_binding(client: &Client) -> Vec<u8> {
     token_hash(&format!("token\u{0}{ua}\u{0}{}", throttle::ip_key("bind", client.ip)))
 }
 
-/// A second step that passed: the change it must commit in (the challenge and the code
-/// are spent in it), the user and the methods used.
-pub struct SecondStep<'c> {
-    pub change: Change<'c>,
-    pub user: User,
-    /// RFC 8176 values for the `amr` claim: `pwd`, then `otp` or `webauthn`.
-    pub amr: Vec<String>,
-    pub slots: Slots,
-}
-
 /// Checks the challenge (its route's kind, not expired, the same client) and the code
 /// or passkey. `binding` is the binding cookie's value for a cookie login.
+/// The proof it answers carries the credentials epoch of the password that started the
+/// challenge, so a challenge made before a password reset finishes nothing after it.
 pub async fn second_step<'c>(
     ctx: &'c Ctx,
     purpose: Purpose,
@@ -224,7 +196,7 @@ pub async fn second_step<'c>(
     binding: Option<&str>,
     proof: SecondProof<'_>,
     client: &Client,
-) -> Result<SecondStep<'c>, AppError> {
+) -> Result<Proven<'c>, AppError> {
     let challenge = challenge.filter(|c| looks_like_token(c)).ok_or(AppError::InvalidChallenge)?;
     let row = ctx.store.challenge(&token_hash(challenge)).await?.ok_or(AppError::InvalidChallenge)?;
     let expected = match purpose {
@@ -235,21 +207,27 @@ pub async fn second_step<'c>(
     if row.purpose != purpose.as_str() || row.expires_at <= ctx.now() || !bound {
         return Err(AppError::InvalidChallenge);
     }
-    let (mut change, slots, method) = match proof {
+    let slots = codes::reserve_attempt(ctx, row.user_id, client).await?;
+    let mut change = ctx.begin().await?;
+    // The account's row first, as every change to its credentials takes it first: the
+    // login then either sees a reset or factor removal that committed before, or holds
+    // it off until this commits (and is ended by it).
+    if !change.hold_credentials(row.user_id, row.credentials_epoch).await? {
+        return Err(Method::SecondStep.stale());
+    }
+    let method = match proof {
         SecondProof::Code(code) => {
-            let (change, slots) = check_code(ctx, row.user_id, &code, client).await?;
-            (change, slots, "otp")
+            change = codes::spend_or_refuse(change, row.user_id, &code, client).await?;
+            "otp"
         }
         SecondProof::Passkey(credential) => {
-            let slots = reserve_code_attempt(ctx, row.user_id, client).await?;
-            let mut change = ctx.begin().await?;
             if !passkeys::verify_second_step(&mut change, row.user_id, row.passkey_state.as_deref(), credential).await?
             {
                 drop(change);
-                failed(ctx, row.user_id, METHOD_WEBAUTHN, client).await?;
+                codes::failed(ctx, row.user_id, METHOD_WEBAUTHN, client).await?;
                 return Err(AppError::InvalidPasskey);
             }
-            (change, slots, METHOD_WEBAUTHN)
+            METHOD_WEBAUTHN
         }
     };
     if !change.spend_challenge(row.id).await? {
@@ -259,73 +237,7 @@ pub async fn second_step<'c>(
     let user = change.user_by_id(row.user_id).await?.ok_or(AppError::InvalidChallenge)?.into_user().0;
     let mut amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
     amr.push(method.into());
-    Ok(SecondStep { change, user, amr, slots })
-}
-
-/// Reserves a slot of the account's code budget, then checks the code and spends it in
-/// a new change (a TOTP step, or a recovery code), returned open with the slot. A wrong
-/// or replayed code is `InvalidCode`, audited, and keeps its slot.
-pub(super) async fn check_code<'c>(
-    ctx: &'c Ctx,
-    user_id: UserId,
-    code: &Code<'_>,
-    client: &Client,
-) -> Result<(Change<'c>, Slots), AppError> {
-    let slots = reserve_code_attempt(ctx, user_id, client).await?;
-    let mut change = ctx.begin().await?;
-    let now = change.now;
-    let accepted = match code {
-        Code::Totp(code) => match change.totp_of_user(user_id).await? {
-            Some(totp) if totp.enabled_at.is_some() => {
-                let secret = totp_sealing::open(ctx, user_id, &totp.secret)?;
-                match otp::matching_step(&secret, code, now).map_err(AppError::Internal)? {
-                    Some(step) => change.accept_totp_step(user_id, step, false, now).await?,
-                    None => false,
-                }
-            }
-            _ => false,
-        },
-        Code::Recovery(code) => {
-            let hash = token_hash(&otp::normalise_recovery_code(code));
-            let spent = change.spend_recovery_code(user_id, &hash, now).await?;
-            if spent {
-                audit::record(
-                    &mut change,
-                    Event::new(Kind::RecoveryCodeUsed, client).user(user_id).actor(Some(user_id)),
-                )
-                .await?;
-            }
-            spent
-        }
-    };
-    if !accepted {
-        drop(change);
-        failed(ctx, user_id, code.method(), client).await?;
-        return Err(AppError::InvalidCode);
-    }
-    Ok((change, slots))
-}
-
-/// A slot of the account's second-factor budget, shared by codes and passkeys.
-async fn reserve_code_attempt(ctx: &Ctx, user_id: UserId, client: &Client) -> Result<Slots, AppError> {
-    match throttle::reserve_password_attempt(ctx, format!("otp:acct:{user_id}"), Some(client)).await? {
-        Ok(slots) => Ok(slots),
-        Err(throttled) => {
-            if throttled.first_denial {
-                let event =
-                    Event::new(Kind::LoginThrottled, client).user(user_id).detail(json!({"second_factor": true}));
-                audit::record_alone(ctx, event).await?;
-            }
-            Err(throttled.into())
-        }
-    }
-}
-
-/// A wrong second step: counted and audited; its slot stays spent.
-async fn failed(ctx: &Ctx, user_id: UserId, method: &str, client: &Client) -> Result<(), AppError> {
-    metrics::counter!("latchkey_second_factor_total", "outcome" => "invalid").increment(1);
-    let event = Event::new(Kind::SecondFactorFailed, client).user(user_id).detail(json!({"method": method}));
-    audit::record_alone(ctx, event).await
+    Ok(Proven::new(user, row.credentials_epoch, Method::SecondStep, amr).in_change(change).with_slots(slots))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -476,8 +388,9 @@ pub async fn disable_totp(
     if methods(ctx, user.id).await?.is_empty() {
         return Err(AppError::NotFound);
     }
-    accounts::verify_own_password(ctx, user.id, password, "password").await?;
-    let (mut change, slots) = check_code(ctx, user.id, &code, client).await?;
+    password::verify_own(ctx, user.id, password, "password").await?;
+    let (mut change, slots) = codes::check(ctx, user.id, &code, client).await?;
+    change.bump_credentials(user.id).await?;
     change.delete_second_factors(user.id).await?;
     audit::record(&mut change, Event::new(Kind::TotpDisabled, client).user(user.id).actor(Some(user.id))).await?;
     change.commit().await?;
@@ -493,7 +406,8 @@ pub async fn remove_for_user(
     client: &Client,
 ) -> Result<(), AppError> {
     let mut change = ctx.begin().await?;
-    if change.user_by_id(user_id).await?.is_none() {
+    // First: a login in flight then either committed before this or mints nothing.
+    if !change.bump_credentials(user_id).await? {
         return Err(AppError::NotFound);
     }
     let removed = change.delete_second_factors(user_id).await?;

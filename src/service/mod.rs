@@ -4,18 +4,24 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod avatars;
+pub mod codes;
 pub mod factors;
 pub mod import;
 pub mod keys;
+pub mod login;
 pub mod mail;
 pub mod passkeys;
+pub mod password;
 pub mod posts;
+pub mod proof;
+pub mod reauth;
 pub mod recovery;
 pub mod sessions;
 pub mod stepup;
 pub mod throttle;
 pub mod tokens;
 pub mod totp_sealing;
+pub mod users;
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -72,13 +78,13 @@ pub struct Change<'c> {
     staged: Vec<Staged>,
 }
 
-impl Change<'_> {
-    pub fn ctx(&self) -> &Ctx {
+impl<'c> Change<'c> {
+    pub fn ctx(&self) -> &'c Ctx {
         self.ctx
     }
 
     pub async fn publish(&mut self, event: FeedEvent) -> Result<(), AppError> {
-        let staged = self.ctx.feed.stage(&mut self.tx, event).await?;
+        let staged = self.ctx.feed.stage(&mut self.tx, event, self.now).await?;
         self.staged.push(staged);
         Ok(())
     }

@@ -22,14 +22,18 @@ use webauthn_rs::prelude::{
 };
 
 use super::audit::{self, Event, Kind};
+use super::proof::{Method, Proven};
 use super::stepup::{self, Proof};
-use super::throttle::{self, Slots};
+use super::throttle;
 use super::{Change, Client, Ctx};
 use crate::config::Config;
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{from_unix, rfc3339_seconds, User, UserId};
 use crate::error::AppError;
 use crate::store::passkeys::{NewCeremony, NewPasskey, PasskeyRow};
+
+/// The `amr` value and second-step method of a passkey.
+pub const METHOD_WEBAUTHN: &str = "webauthn";
 
 /// How long a started ceremony can be finished.
 pub const CEREMONY_SECS: i64 = 300;
@@ -186,8 +190,9 @@ async fn start_ceremony(
     Ok(Ceremony { ceremony, options })
 }
 
-/// Takes the ceremony out for good (a failed finish spends it too) and checks it is of
-/// the expected purpose (and user, for a registration); `InvalidChallenge` otherwise.
+/// Takes the ceremony out for good (a failed finish spends it too), if it is of this
+/// purpose and was started by this user (nobody, for a login): anyone else's attempt
+/// with its token is `InvalidChallenge` and leaves it to its owner.
 async fn take_ceremony<T: serde::de::DeserializeOwned>(
     ctx: &Ctx,
     token: Option<&str>,
@@ -195,10 +200,11 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     user_id: Option<UserId>,
 ) -> Result<T, AppError> {
     let token = token.filter(|t| looks_like_token(t)).ok_or(AppError::InvalidChallenge)?;
-    let row = ctx.store.take_ceremony(&token_hash(token), ctx.now()).await?.ok_or(AppError::InvalidChallenge)?;
-    if row.purpose != purpose || row.user_id != user_id {
-        return Err(AppError::InvalidChallenge);
-    }
+    let row = ctx
+        .store
+        .take_ceremony(&token_hash(token), purpose, user_id, ctx.now())
+        .await?
+        .ok_or(AppError::InvalidChallenge)?;
     serde_json::from_str(&row.state).context("a ceremony state does not parse").map_err(AppError::Internal)
 }
 
@@ -277,6 +283,9 @@ pub async fn finish_registration(
 pub async fn remove(ctx: &Ctx, user: &User, proof: &Proof, id: i64, client: &Client) -> Result<(), AppError> {
     stepup::require_recent(ctx, proof).await?;
     let mut change = ctx.begin().await?;
+    // First: a login with this passkey in flight then either committed before this or
+    // mints nothing.
+    change.bump_credentials(user.id).await?;
     if !change.delete_passkey(user.id, id).await? {
         return Err(AppError::NotFound);
     }
@@ -298,14 +307,6 @@ pub async fn begin_login(ctx: &Ctx, client: &Client) -> Result<Ceremony, AppErro
     start_ceremony(ctx, LOGIN, None, &state, options).await
 }
 
-/// A passkey login that verified: the change to start the session or tokens in (the
-/// passkey's new counter and use are in it), the user, and the address's slot.
-pub struct PasskeyLogin<'c> {
-    pub change: Change<'c>,
-    pub user: User,
-    pub slots: Slots,
-}
-
 /// Finishes a passkey login. A failure is `InvalidPasskey`, audited, and keeps a slot of
 /// the address's login budget (like a wrong password).
 pub async fn finish_login<'c>(
@@ -313,46 +314,53 @@ pub async fn finish_login<'c>(
     ceremony: Option<&str>,
     credential: Option<&Value>,
     client: &Client,
-) -> Result<PasskeyLogin<'c>, AppError> {
+) -> Result<Proven<'c>, AppError> {
     let rp = relying_party(ctx)?;
     let credential: PublicKeyCredential = parse_credential(credential)?;
     let state: DiscoverableAuthentication = take_ceremony(ctx, ceremony, LOGIN, None).await?;
     let credential_key = format!("passkey:cred:{}", crate::feed::hex(&token_hash(&credential.id)[..16]));
     let slots = throttle::reserve_password_attempt(ctx, credential_key, Some(client)).await??;
     let mut change = ctx.begin().await?;
-    let Some(user_id) = verify_discoverable(&mut change, rp, &credential, state).await? else {
+    let Some((user_id, epoch)) = verify_discoverable(&mut change, rp, &credential, state).await? else {
         drop(change);
         metrics::counter!("latchkey_logins_total", "outcome" => "invalid").increment(1);
         audit::record_alone(ctx, Event::new(Kind::LoginFailed, client).detail(json!({"method": "passkey"}))).await?;
         return Err(AppError::InvalidPasskey);
     };
     let user = change.user_by_id(user_id).await?.ok_or(AppError::InvalidPasskey)?.into_user().0;
-    Ok(PasskeyLogin { change, user, slots })
+    Ok(Proven::new(user, epoch, Method::Passkey, vec![METHOD_WEBAUTHN.into()]).in_change(change).with_slots(slots))
 }
 
-/// The account whose stored passkey the assertion names, when the assertion verifies
-/// against it (and the user handle the authenticator returned is that account's); the
-/// use is recorded in `change`.
+/// The account whose stored passkey the assertion names, and its credentials epoch,
+/// when the assertion verifies against it (and the user handle the authenticator
+/// returned is that account's); the use is recorded in `change`. The epoch is read
+/// before the passkey, so a removal that commits in between is seen one way or the
+/// other.
 async fn verify_discoverable(
     change: &mut Change<'_>,
     rp: &RelyingParty,
     credential: &PublicKeyCredential,
     state: DiscoverableAuthentication,
-) -> Result<Option<UserId>, AppError> {
+) -> Result<Option<(UserId, i64)>, AppError> {
     let Ok((handle, credential_id)) = rp.webauthn.identify_discoverable_authentication(credential) else {
         return Ok(None);
     };
     let store = &change.ctx().store;
+    let Some((user_id, epoch)) = store.account_by_passkey_handle(handle.as_bytes()).await? else { return Ok(None) };
     let Some(row) = store.passkey_by_credential_id(credential_id).await? else { return Ok(None) };
-    if store.passkey_handle(row.user_id).await?.as_deref() != Some(handle.as_bytes().as_slice()) {
+    if row.user_id != user_id {
         return Ok(None);
     }
     let mut passkey = stored_passkey(&row)?;
     let Ok(result) = rp.webauthn.finish_discoverable_authentication_v2(credential, state, &passkey) else {
         return Ok(None);
     };
+    // The account's row before the passkey's, in the order its removal takes them.
+    if !change.hold_credentials(user_id, epoch).await? {
+        return Err(Method::Passkey.stale());
+    }
     record_use(change, &row, &mut passkey, &result).await?;
-    Ok(Some(row.user_id))
+    Ok(Some((user_id, epoch)))
 }
 
 /// Records a verified use: when, and the passkey's new counter if it moved.

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::audit::{self, Event, Kind};
 use super::mail::{self, Mailer, Template};
 use super::stepup::{self, Proof};
-use super::{accounts, sessions, throttle, tokens, Change, Client, Ctx};
+use super::{password, sessions, throttle, tokens, Change, Client, Ctx};
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{Email, User, UserId};
 use crate::error::{AppError, FieldErrors};
@@ -85,8 +85,9 @@ pub fn wake_mailer(ctx: &Ctx) {
     }
 }
 
-/// Inside the change that gave `user` an unverified address (signup, `user create`):
-/// queues the mail that verifies it, when latchkey sends mail. Whether it did.
+/// Inside the change that gave `user` an unverified address (signup, `user create`), or
+/// for a resend: queues the mail that verifies it, when latchkey sends mail, charged to
+/// the account's mail budget like every mail to it. Whether it did.
 pub async fn queue_verification(change: &mut Change<'_>, user: &User, client: &Client) -> Result<bool, AppError> {
     let (Some(mailer), Some(email)) = (change.ctx().mailer.clone(), user.email.as_deref()) else {
         return Ok(false);
@@ -94,6 +95,7 @@ pub async fn queue_verification(change: &mut Change<'_>, user: &User, client: &C
     if user.email_verified {
         return Ok(false);
     }
+    throttle::reserve_mail_for_account(change.ctx(), user.id).await?;
     let link = new_link(change, user.id, Purpose::Verify, Some(email)).await?;
     let values = [("username", user.username.as_str()), ("email", email), ("link", link.as_str())];
     mail::enqueue(change, &mailer, email, Template::VerifyEmail, &values).await?;
@@ -113,7 +115,6 @@ pub async fn resend_verification(ctx: &Ctx, user: &User, client: &Client) -> Res
         return Err(AppError::validation("email", "is already verified"));
     }
     throttle::reserve_mail_for_ip(ctx, client).await?;
-    throttle::reserve_mail_for_account(ctx, user.id).await?;
     let mut change = ctx.begin().await?;
     queue_verification(&mut change, &current, client).await?;
     change.commit().await?;
@@ -240,7 +241,7 @@ pub async fn reset_password(
     new_password: Option<&str>,
     client: &Client,
 ) -> Result<(), AppError> {
-    let new = accounts::parse_new_password(ctx, new_password)
+    let new = password::parse_new(ctx, new_password)
         .map_err(|e| AppError::Validation(FieldErrors::from([("new_password", e.to_string())])))?;
     let hash = token_hash(link_token(token)?);
     // A dead link is refused before the costly hash; using it below settles races.
@@ -254,7 +255,7 @@ pub async fn reset_password(
     change.update_password_hash(link.user_id, &password_hash, now).await?;
     change.expire_email_tokens(link.user_id, Purpose::Reset.as_str(), now).await?;
     let ended = sessions::end_all_in(&mut change, link.user_id, None).await?;
-    let families = tokens::revoke_all_for_user(&mut change, link.user_id).await?;
+    let families = tokens::revoke_all_for_user(&mut change, link.user_id, None).await?;
     audit::record(
         &mut change,
         Event::new(Kind::PasswordReset, client)
@@ -296,7 +297,7 @@ pub async fn change_email(
     if user.email.as_deref().map(str::to_lowercase) == Some(new.key()) {
         return Err(AppError::validation("new_email", "is already your address"));
     }
-    accounts::verify_own_password(ctx, user.id, current, "current_password").await?;
+    password::verify_own(ctx, user.id, current, "current_password").await?;
     if ctx.store.user_by_login(&new.key()).await?.is_some() {
         return Err(AppError::EmailTaken);
     }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::{accounts, Change, Client, Ctx};
+use super::{tokens, users, Change, Client, Ctx};
 use crate::cache::CachedSession;
 use crate::crypto::token::{looks_like_token, new_token, token_digest, token_hash};
 use crate::domain::{from_unix, rfc3339_seconds, Roles, User, UserId};
@@ -23,7 +23,7 @@ use crate::store::sessions::NewSession;
 /// days, and a write on every request would make every read a write. The writes are
 /// batched by [`Touches`], off the request path.
 const TOUCH_EVERY_SECS: i64 = 60;
-const USER_AGENT_MAX: usize = 512;
+pub(super) const USER_AGENT_MAX: usize = 512;
 
 /// The caller of a request authenticated by a session cookie.
 #[derive(Debug, Clone)]
@@ -38,9 +38,15 @@ pub struct Issued {
     pub id: i64,
 }
 
+/// A login the user can see and end: a cookie session or a token login.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionInfo {
+    /// Unique within its kind.
     pub id: i64,
+    /// `cookie`: a browser session (end it with `DELETE /api/me/sessions/{id}`);
+    /// `token`: a login with tokens by an app or script (`DELETE /api/me/token-logins/{id}`).
+    #[schema(example = "cookie")]
+    pub kind: &'static str,
     #[serde(with = "rfc3339_seconds")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -53,7 +59,7 @@ pub struct SessionInfo {
     pub expires_at: OffsetDateTime,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    /// The session this request was made with.
+    /// The session or token login this request was made with.
     pub current: bool,
 }
 
@@ -78,7 +84,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Option<SessionUser>,
     if let Some(session) = ctx.cache.session(&hash) {
         if session.expires_at > now && session.last_seen_at.load(Ordering::Relaxed) + idle > now {
             touch(ctx, &session, now);
-            if let Some(user) = accounts::user(ctx, session.user_id).await? {
+            if let Some(user) = users::user(ctx, session.user_id).await? {
                 return Ok(Some(SessionUser { user, session_id: session.session_id }));
             }
         }
@@ -215,22 +221,40 @@ pub async fn end_all_in(change: &mut Change<'_>, user_id: UserId, keep: Option<i
     Ok(ended)
 }
 
-pub async fn list(ctx: &Ctx, user_id: UserId, current: Option<i64>) -> Result<Vec<SessionInfo>, AppError> {
+/// Which of the user's logins a request was made with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Current {
+    pub session: Option<i64>,
+    pub token_login: Option<i64>,
+}
+
+/// The user's live cookie sessions, then their live token logins, newest first in each.
+pub async fn list(ctx: &Ctx, user_id: UserId, current: Current) -> Result<Vec<SessionInfo>, AppError> {
     let now = ctx.now();
     let idle = idle_secs(ctx);
-    let rows = ctx.store.sessions_of_user(user_id, now, now - idle).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SessionInfo {
-            id: r.id,
-            created_at: from_unix(r.created_at),
-            last_seen_at: from_unix(r.last_seen_at),
-            expires_at: from_unix(r.expires_at.min(r.last_seen_at + idle)),
-            ip: r.ip,
-            user_agent: r.user_agent,
-            current: Some(r.id) == current,
-        })
-        .collect())
+    let sessions = ctx.store.sessions_of_user(user_id, now, now - idle).await?;
+    let families = ctx.store.families_of_user(user_id, now).await?;
+    let cookies = sessions.into_iter().map(|r| SessionInfo {
+        id: r.id,
+        kind: "cookie",
+        created_at: from_unix(r.created_at),
+        last_seen_at: from_unix(r.last_seen_at),
+        expires_at: from_unix(r.expires_at.min(r.last_seen_at + idle)),
+        ip: r.ip,
+        user_agent: r.user_agent,
+        current: Some(r.id) == current.session,
+    });
+    let token_logins = families.into_iter().map(|f| SessionInfo {
+        id: f.id,
+        kind: "token",
+        created_at: from_unix(f.created_at),
+        last_seen_at: from_unix(f.last_used_at),
+        expires_at: from_unix(f.expires_at),
+        ip: f.ip,
+        user_agent: f.user_agent,
+        current: Some(f.id) == current.token_login,
+    });
+    Ok(cookies.chain(token_logins).collect())
 }
 
 /// Ends one of the user's own sessions; `NotFound` if it is not theirs.
@@ -251,16 +275,18 @@ pub async fn revoke_own(ctx: &Ctx, user_id: UserId, session_id: i64, client: &Cl
     change.commit().await
 }
 
-/// Ends all the user's sessions but `keep` (the caller's own, when it has one).
-pub async fn revoke_others(ctx: &Ctx, user_id: UserId, keep: Option<i64>, client: &Client) -> Result<(), AppError> {
+/// Ends all the user's sessions and token logins but the caller's own ("log out other
+/// sessions": a lost phone's app is signed out too).
+pub async fn revoke_others(ctx: &Ctx, user_id: UserId, keep: Current, client: &Client) -> Result<(), AppError> {
     let mut change = ctx.begin().await?;
-    let ended = end_all_in(&mut change, user_id, keep).await?;
+    let ended = end_all_in(&mut change, user_id, keep.session).await?;
+    let families = tokens::revoke_all_for_user(&mut change, user_id, keep.token_login).await?;
     audit::record(
         &mut change,
         Event::new(Kind::SessionRevoked, client)
             .user(user_id)
             .actor(Some(user_id))
-            .detail(json!({"sessions_ended": ended})),
+            .detail(json!({"sessions_ended": ended, "token_families_revoked": families})),
     )
     .await?;
     change.commit().await

@@ -9,13 +9,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::audit::{self, Event, Kind};
-use super::factors::{self, Login, Purpose, SecondProof};
-use super::{accounts, passkeys, throttle, Change, Client, Ctx};
+use super::{users, Change, Client, Ctx};
 use crate::cache::CachedToken;
-use crate::crypto::jwt::{Claims, VerifyError, LEEWAY_SECS};
+use crate::crypto::jwt::{check_times, Claims, VerifyError};
 use crate::crypto::token::{looks_like_token, new_token, token_digest, token_hash};
 use crate::domain::User;
 use crate::error::AppError;
+use crate::store::refresh::{ClientFields, NewFamily};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {
@@ -29,61 +29,9 @@ pub struct TokenPair {
     pub user: User,
 }
 
-/// `POST /api/token`: a password login that answers with tokens instead of a cookie, or
-/// with a challenge when the account has a second factor.
-pub async fn issue(
-    ctx: &Ctx,
-    username: Option<&str>,
-    password: Option<&str>,
-    client: &Client,
-) -> Result<Login<TokenPair>, AppError> {
-    let user = accounts::check_password(ctx, username, password, client).await?;
-    if let Some(pending) = factors::challenge_if_needed(ctx, &user, Purpose::Token, client).await? {
-        return Ok(Login::SecondFactor(pending));
-    }
-    let mut change = ctx.begin().await?;
-    let pair = start_family(ctx, &mut change, user, &["pwd".to_string()], client).await?;
-    change.commit().await?;
-    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
-    Ok(Login::Done(pair))
-}
-
-/// `POST /api/token/second-factor`: the second step of a token login.
-pub async fn issue_second_step(
-    ctx: &Ctx,
-    challenge: Option<&str>,
-    proof: SecondProof<'_>,
-    client: &Client,
-) -> Result<TokenPair, AppError> {
-    let step = factors::second_step(ctx, Purpose::Token, challenge, None, proof, client).await?;
-    let mut change = step.change;
-    let pair = start_family(ctx, &mut change, step.user, &step.amr, client).await?;
-    change.commit().await?;
-    throttle::password_accepted(ctx, step.slots).await;
-    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
-    Ok(pair)
-}
-
-/// `POST /api/token/passkey`: a login with a passkey alone that answers with tokens.
-pub async fn issue_with_passkey(
-    ctx: &Ctx,
-    ceremony: Option<&str>,
-    credential: Option<&serde_json::Value>,
-    client: &Client,
-) -> Result<TokenPair, AppError> {
-    let login = passkeys::finish_login(ctx, ceremony, credential, client).await?;
-    if accounts::must_verify_first(ctx, &login.user) {
-        return Err(AppError::EmailNotVerified);
-    }
-    let mut change = login.change;
-    let pair = start_family(ctx, &mut change, login.user, &["webauthn".to_string()], client).await?;
-    change.commit().await?;
-    throttle::password_accepted(ctx, login.slots).await;
-    metrics::counter!("latchkey_logins_total", "outcome" => "success").increment(1);
-    Ok(pair)
-}
-
-async fn start_family(
+/// Starts a token login (a refresh-token family) for `user` as part of `change`: the
+/// first refresh token and an access token.
+pub(super) async fn start_family(
     ctx: &Ctx,
     change: &mut Change<'_>,
     user: User,
@@ -91,7 +39,9 @@ async fn start_family(
     client: &Client,
 ) -> Result<TokenPair, AppError> {
     let now = change.now;
-    let family = change.insert_family(user.id, now, &amr.join(" ")).await?;
+    let amr_text = amr.join(" ");
+    let new = NewFamily { user_id: user.id, now, amr: &amr_text, client: client_fields(client) };
+    let family = change.insert_family(&new).await?;
     let refresh_token = new_refresh_token(ctx, change, family).await?;
     audit::record(
         change,
@@ -101,7 +51,7 @@ async fn start_family(
             .detail(json!({"family": family, "amr": amr})),
     )
     .await?;
-    pair(ctx, user, refresh_token, now, amr)
+    pair(ctx, user, refresh_token, now, amr, family)
 }
 
 /// `POST /api/token/refresh`: spends a refresh token for a new pair.
@@ -135,6 +85,7 @@ pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Res
         }
     }
     let refresh_token = new_refresh_token(ctx, &mut tx, row.family_id).await?;
+    tx.family_used(row.family_id, now, &client_fields(client)).await?;
     audit::record(
         &mut tx,
         Event::new(Kind::TokenRefreshed, client)
@@ -146,7 +97,7 @@ pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Res
     tx.commit().await?;
     let user = ctx.store.user_by_id(row.user_id).await?.ok_or(AppError::InvalidToken)?.into_user().0;
     let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
-    pair(ctx, user, refresh_token, row.auth_at, &amr)
+    pair(ctx, user, refresh_token, row.auth_at, &amr, row.family_id)
 }
 
 /// `POST /api/token/revoke`: ends the token's family. Unknown tokens are fine too.
@@ -180,13 +131,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<(Arc<User>, Arc<Cach
     let hash = token_digest(token);
     let verified = match ctx.cache.token(&hash) {
         Some(cached) => {
-            let now = ctx.now();
-            if now > cached.exp + LEEWAY_SECS as i64 {
-                return Err(AppError::TokenExpired);
-            }
-            if now + (LEEWAY_SECS as i64) < cached.nbf {
-                return Err(AppError::InvalidToken);
-            }
+            check_times(ctx.now(), cached.nbf, cached.exp).map_err(verify_error)?;
             cached
         }
         None => {
@@ -199,26 +144,32 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<(Arc<User>, Arc<Cach
                 exp: claims.exp,
                 auth_time: claims.auth_time,
                 amr: claims.amr,
+                family: claims.sid.and_then(|sid| sid.parse().ok()),
             });
             ctx.cache.put_token(fill, hash, Arc::clone(&verified));
             verified
         }
     };
-    let user = accounts::user(ctx, verified.user_id).await?.ok_or(AppError::InvalidToken)?;
+    let user = users::user(ctx, verified.user_id).await?.ok_or(AppError::InvalidToken)?;
     Ok((user, verified))
 }
 
 async fn verify(ctx: &Ctx, token: &str) -> Result<Claims, AppError> {
-    match ctx.keys.current().verify(token) {
+    let now = ctx.now();
+    match ctx.keys.current().verify(token, now) {
         Err(VerifyError::UnknownKid) if ctx.keys.reload_for_unknown_kid().await.map_err(AppError::Internal)? => {
-            ctx.keys.current().verify(token)
+            ctx.keys.current().verify(token, now)
         }
         other => other,
     }
-    .map_err(|e| match e {
+    .map_err(verify_error)
+}
+
+fn verify_error(e: VerifyError) -> AppError {
+    match e {
         VerifyError::Expired => AppError::TokenExpired,
         VerifyError::UnknownKid | VerifyError::Invalid => AppError::InvalidToken,
-    })
+    }
 }
 
 async fn new_refresh_token(ctx: &Ctx, change: &mut Change<'_>, family: i64) -> Result<String, AppError> {
@@ -228,13 +179,27 @@ async fn new_refresh_token(ctx: &Ctx, change: &mut Change<'_>, family: i64) -> R
     Ok(token)
 }
 
-fn pair(ctx: &Ctx, user: User, refresh_token: String, auth_time: i64, amr: &[String]) -> Result<TokenPair, AppError> {
-    let (access_token, expires_in) = access_token(ctx, &user, auth_time, amr)?;
+fn pair(
+    ctx: &Ctx,
+    user: User,
+    refresh_token: String,
+    auth_time: i64,
+    amr: &[String],
+    family: i64,
+) -> Result<TokenPair, AppError> {
+    let (access_token, expires_in) = access_token(ctx, &user, auth_time, amr, Some(family))?;
     Ok(TokenPair { access_token, token_type: "Bearer", expires_in, refresh_token, user })
 }
 
-/// A signed access token for `user` and its lifetime in seconds.
-pub fn access_token(ctx: &Ctx, user: &User, auth_time: i64, amr: &[String]) -> Result<(String, i64), AppError> {
+/// A signed access token for `user` and its lifetime in seconds; `family` is the token
+/// login it belongs to (its `sid` claim), so the sessions list can tell the caller's own.
+pub fn access_token(
+    ctx: &Ctx,
+    user: &User,
+    auth_time: i64,
+    amr: &[String],
+    family: Option<i64>,
+) -> Result<(String, i64), AppError> {
     let now = ctx.now();
     let ttl = ctx.config.tokens.access_ttl.secs();
     let claims = Claims {
@@ -249,13 +214,40 @@ pub fn access_token(ctx: &Ctx, user: &User, auth_time: i64, amr: &[String]) -> R
         jti: new_token()[..22].to_string(),
         amr: amr.to_vec(),
         auth_time,
+        sid: family.map(|f| f.to_string()),
     };
     let token = ctx.keys.current().sign(&claims).map_err(|e| AppError::Internal(e.into()))?;
     Ok((token, ttl))
 }
 
-/// Revokes every refresh-token family of the user, as part of the caller's change.
-pub async fn revoke_all_for_user(change: &mut Change<'_>, user_id: i64) -> Result<u64, AppError> {
+/// Revokes every token login of the user but `keep`, as part of the caller's change.
+pub async fn revoke_all_for_user(change: &mut Change<'_>, user_id: i64, keep: Option<i64>) -> Result<u64, AppError> {
     let now = change.now;
-    Ok(change.revoke_families_of_user(user_id, now).await?)
+    Ok(change.revoke_families_of_user(user_id, keep, now).await?)
+}
+
+/// Ends one of the user's own token logins; `NotFound` if it is not theirs (or over).
+pub async fn revoke_own(ctx: &Ctx, user_id: i64, family: i64, client: &Client) -> Result<(), AppError> {
+    let mut change = ctx.begin().await?;
+    let now = change.now;
+    if !change.revoke_family_of_user(user_id, family, now).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut change,
+        Event::new(Kind::SessionRevoked, client).user(user_id).actor(Some(user_id)).detail(json!({"family": family})),
+    )
+    .await?;
+    change.commit().await
+}
+
+/// What a token login records of the client that made or last refreshed it.
+fn client_fields(client: &Client) -> ClientFields {
+    ClientFields {
+        ip: client.ip.to_string(),
+        user_agent: client
+            .user_agent
+            .as_deref()
+            .map(|ua| super::sessions::truncate(ua, super::sessions::USER_AGENT_MAX).to_string()),
+    }
 }

@@ -22,6 +22,8 @@ pub struct ChallengeRow {
     pub binding_hash: Vec<u8>,
     pub amr: String,
     pub expires_at: i64,
+    /// The account's credentials epoch when its password was checked.
+    pub credentials_epoch: i64,
     /// The assertion state when a passkey may be the second step.
     pub passkey_state: Option<String>,
 }
@@ -32,6 +34,7 @@ pub struct NewChallenge<'a> {
     pub purpose: &'a str,
     pub binding_hash: &'a [u8],
     pub amr: &'a str,
+    pub credentials_epoch: i64,
     pub passkey_state: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
@@ -50,8 +53,8 @@ impl Store {
     }
 
     pub async fn challenge(&self, token_hash: &[u8]) -> Result<Option<ChallengeRow>, StoreError> {
-        const SQL: &str = "SELECT id, user_id, purpose, binding_hash, amr, expires_at, passkey_state
-            FROM login_challenges WHERE token_hash = $1";
+        const SQL: &str = "SELECT id, user_id, purpose, binding_hash, amr, expires_at, credentials_epoch,
+            passkey_state FROM login_challenges WHERE token_hash = $1";
         Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(token_hash).fetch_optional(pool).await)?)
     }
 
@@ -220,8 +223,8 @@ impl Tx {
 
     pub async fn insert_challenge(&mut self, new: &NewChallenge<'_>) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO login_challenges
-            (token_hash, user_id, purpose, binding_hash, amr, created_at, expires_at, passkey_state)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+            (token_hash, user_id, purpose, binding_hash, amr, created_at, expires_at, passkey_state, credentials_epoch)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         in_tx!(self, |conn| sqlx::query(SQL)
             .bind(new.token_hash)
             .bind(new.user_id)
@@ -231,6 +234,7 @@ impl Tx {
             .bind(new.now)
             .bind(new.expires_at)
             .bind(new.passkey_state)
+            .bind(new.credentials_epoch)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;

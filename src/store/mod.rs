@@ -14,6 +14,7 @@ pub mod passkeys;
 pub mod posts;
 pub mod redis;
 pub mod refresh;
+pub mod revocations;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
@@ -35,6 +36,14 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub enum StoreError {
     #[error("unique constraint {0:?} violated")]
     Conflict(Constraint),
+    /// A row this write refers to is gone: deleted by a change that committed first
+    /// (an account deleted while one of its logins was in flight).
+    #[error("a referenced row is gone")]
+    Gone,
+    /// PostgreSQL gave up on the transaction to keep it consistent (a serialization
+    /// failure or a deadlock): nothing was written, and the same request may be retried.
+    #[error("the transaction was aborted by a concurrent one")]
+    Contended(#[source] sqlx::Error),
     #[error("the database cannot be reached")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
@@ -63,6 +72,10 @@ impl From<sqlx::Error> for StoreError {
                 } else {
                     Constraint::Other
                 })
+            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Gone,
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")) => {
+                StoreError::Contended(e)
             }
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut

@@ -61,11 +61,11 @@ impl Store {
         Ok(n)
     }
 
-    pub async fn passkey_handle(&self, user_id: UserId) -> Result<Option<Vec<u8>>, StoreError> {
-        const SQL: &str = "SELECT handle FROM passkey_handles WHERE user_id = $1";
-        let row: Option<(Vec<u8>,)> =
-            on_reader!(self, |pool| sqlx::query_as(SQL).bind(user_id).fetch_optional(pool).await)?;
-        Ok(row.map(|(handle,)| handle))
+    /// The account a WebAuthn user handle names, and its credentials epoch.
+    pub async fn account_by_passkey_handle(&self, handle: &[u8]) -> Result<Option<(UserId, i64)>, StoreError> {
+        const SQL: &str = "SELECT u.id, u.credentials_epoch FROM passkey_handles h JOIN users u ON u.id = h.user_id
+            WHERE h.handle = $1";
+        Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(handle).fetch_optional(pool).await)?)
     }
 
     /// The handle for the user, made with `candidate` unless one exists: of two racing
@@ -100,12 +100,26 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the ceremony out (it finishes at most once, on whichever instance): `None`
-    /// when it is unknown, expired or was taken first by another request.
-    pub async fn take_ceremony(&self, token_hash: &[u8], now: i64) -> Result<Option<CeremonyRow>, StoreError> {
+    /// Takes the ceremony out (it finishes at most once, on whichever instance) if it is
+    /// of `purpose` and was started by `user_id` (`None`: nobody logged in): `None` when it
+    /// is unknown, expired, someone else's or of another purpose (and then it stays for
+    /// its owner), or was taken first by another request.
+    pub async fn take_ceremony(
+        &self,
+        token_hash: &[u8],
+        purpose: &str,
+        user_id: Option<UserId>,
+        now: i64,
+    ) -> Result<Option<CeremonyRow>, StoreError> {
         const SQL: &str = "DELETE FROM passkey_ceremonies WHERE token_hash = $1 AND expires_at > $2
-            RETURNING purpose, user_id, state";
-        Ok(on_writer!(self, |pool| sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(pool).await)?)
+            AND purpose = $3 AND COALESCE(user_id, 0) = $4 RETURNING purpose, user_id, state";
+        Ok(on_writer!(self, |pool| sqlx::query_as(SQL)
+            .bind(token_hash)
+            .bind(now)
+            .bind(purpose)
+            .bind(user_id.unwrap_or(0))
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Drops ceremonies nobody finished in time; how many.

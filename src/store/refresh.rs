@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{in_tx, Store, StoreError, Tx};
+use super::{in_tx, on_reader, Store, StoreError, Tx};
 use crate::domain::UserId;
 
 #[derive(Debug, FromRow)]
@@ -19,22 +19,94 @@ pub struct RefreshRow {
     pub amr: String,
 }
 
+/// A new token login: who, when, how it authenticated (space-separated `amr` values)
+/// and the client that made it.
+pub struct NewFamily<'a> {
+    pub user_id: UserId,
+    pub now: i64,
+    pub amr: &'a str,
+    pub client: ClientFields,
+}
+
+/// Where a token login was last used from, as listed beside cookie sessions.
+pub struct ClientFields {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+/// A live token login, as listed beside cookie sessions.
+#[derive(Debug, FromRow)]
+pub struct FamilyRow {
+    pub id: i64,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    /// When its newest refresh token expires.
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub(super) const FAMILIES_OF_USER: &str =
+    "SELECT f.id, f.created_at, COALESCE(f.last_used_at, f.created_at) AS last_used_at,
+        MAX(t.expires_at) AS expires_at, f.ip, f.user_agent
+    FROM refresh_families f JOIN refresh_tokens t ON t.family_id = f.id
+    WHERE f.user_id = $1 AND f.revoked_at IS NULL
+    GROUP BY f.id, f.created_at, f.last_used_at, f.ip, f.user_agent
+    HAVING MAX(t.expires_at) > $2
+    ORDER BY f.id DESC";
+
 pub(super) const REFRESH_BY_HASH: &str = "SELECT t.id, t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at,
         f.auth_at, f.amr
     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = $1";
 
 impl Tx {
-    /// A family for a login made now, authenticated by `amr` (space-separated methods).
-    pub async fn insert_family(&mut self, user_id: UserId, now: i64, amr: &str) -> Result<i64, StoreError> {
-        let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(
-            "INSERT INTO refresh_families (user_id, created_at, auth_at, amr) VALUES ($1, $2, $2, $3) RETURNING id"
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(amr)
-        .fetch_one(conn)
-        .await)?;
+    /// A family for a login made now.
+    pub async fn insert_family(&mut self, new: &NewFamily<'_>) -> Result<i64, StoreError> {
+        const SQL: &str =
+            "INSERT INTO refresh_families (user_id, created_at, auth_at, amr, last_used_at, ip, user_agent)
+            VALUES ($1, $2, $2, $3, $2, $4, $5) RETURNING id";
+        let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL)
+            .bind(new.user_id)
+            .bind(new.now)
+            .bind(new.amr)
+            .bind(&new.client.ip)
+            .bind(&new.client.user_agent)
+            .fetch_one(conn)
+            .await)?;
         Ok(id)
+    }
+
+    /// Notes a refresh: when, and from where.
+    pub async fn family_used(&mut self, family_id: i64, now: i64, client: &ClientFields) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE refresh_families SET last_used_at = $1, ip = $2, user_agent = $3 WHERE id = $4";
+        in_tx!(self, |conn| sqlx::query(SQL)
+            .bind(now)
+            .bind(&client.ip)
+            .bind(&client.user_agent)
+            .bind(family_id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Revokes one live family of the user; false if there is no such live family.
+    pub async fn revoke_family_of_user(
+        &mut self,
+        user_id: UserId,
+        family_id: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL";
+        let n = in_tx!(self, |conn| sqlx::query(SQL)
+            .bind(now)
+            .bind(family_id)
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     pub async fn insert_refresh_token(
@@ -88,20 +160,32 @@ impl Tx {
         Ok(())
     }
 
-    /// Revokes every refresh-token family of the user; returns how many were live.
-    pub async fn revoke_families_of_user(&mut self, user_id: UserId, now: i64) -> Result<u64, StoreError> {
-        Ok(in_tx!(self, |conn| sqlx::query(
-            "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL"
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?)
+    /// Revokes every refresh-token family of the user but `keep`; returns how many were
+    /// live.
+    pub async fn revoke_families_of_user(
+        &mut self,
+        user_id: UserId,
+        keep: Option<i64>,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE refresh_families SET revoked_at = $1
+            WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3";
+        Ok(in_tx!(self, |conn| sqlx::query(SQL)
+            .bind(now)
+            .bind(user_id)
+            .bind(keep.unwrap_or(0))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?)
     }
 }
 
 impl Store {
+    /// The user's live token logins, newest first.
+    pub async fn families_of_user(&self, user_id: UserId, now: i64) -> Result<Vec<FamilyRow>, StoreError> {
+        Ok(on_reader!(self, |pool| sqlx::query_as(FAMILIES_OF_USER).bind(user_id).bind(now).fetch_all(pool).await)?)
+    }
+
     /// Drops families whose every token expired before `now` or that were revoked
     /// before `revoked_cutoff`.
     pub async fn delete_dead_refresh_families(&self, now: i64, revoked_cutoff: i64) -> Result<u64, StoreError> {

@@ -7,7 +7,7 @@ use crate::domain::{from_unix, Roles, User, UserId};
 
 macro_rules! user_columns {
     () => {
-        "id, username, email, email_verified, password_hash, roles, created_at"
+        "id, username, email, email_verified, password_hash, roles, created_at, credentials_epoch"
     };
 }
 const USER_COLUMNS: &str = user_columns!();
@@ -24,6 +24,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub roles: String,
     pub created_at: i64,
+    /// Moved forward by every change that ends what the old credentials could do.
+    pub credentials_epoch: i64,
 }
 
 /// The password hash never shows in logs or panics.
@@ -112,8 +114,12 @@ impl Tx {
             .await)?)
     }
 
+    /// Sets a new password and moves the credentials epoch forward: logins checked
+    /// against the old password mint nothing from now on.
     pub async fn update_password_hash(&mut self, id: UserId, hash: &str, now: i64) -> Result<(), StoreError> {
-        in_tx!(self, |conn| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        const SQL: &str = "UPDATE users SET password_hash = $1, updated_at = $2,
+            credentials_epoch = credentials_epoch + 1 WHERE id = $3";
+        in_tx!(self, |conn| sqlx::query(SQL)
             .bind(hash)
             .bind(now)
             .bind(id)
@@ -133,6 +139,27 @@ impl Tx {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Moves the account's credentials epoch forward (a factor removed, sessions revoked
+    /// by an admin), first in its transaction: on PostgreSQL this waits for a login that
+    /// holds the row to commit, so what that login minted is then seen and ended.
+    pub async fn bump_credentials(&mut self, id: UserId) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE users SET credentials_epoch = credentials_epoch + 1 WHERE id = $1";
+        let n = in_tx!(self, |conn| sqlx::query(SQL).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Holds the account's row for the rest of the transaction if its credentials epoch
+    /// is still `epoch`; false when it moved on or the account is gone. A login takes
+    /// this before it mints anything: a change to the credentials then either committed
+    /// first (and this is false) or waits for the login and ends what it minted.
+    pub async fn hold_credentials(&mut self, id: UserId, epoch: i64) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "UPDATE users SET credentials_epoch = credentials_epoch WHERE id = $1 AND credentials_epoch = $2";
+        let n =
+            in_tx!(self, |conn| sqlx::query(SQL).bind(id).bind(epoch).execute(conn).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     /// [`Store::user_by_login`], inside the transaction.

@@ -122,7 +122,7 @@ async fn revocations_reach_a_warm_cache(revoker: &TestApp, checker: &TestApp) {
         assert_eq!(admin_call(None, Some(&boss_token)).await, 200);
     }
     let root = login_cookie(revoker, "root").await;
-    let boss_id = latchkey::service::accounts::user_id_by_username(&revoker.state.ctx, "boss").await.unwrap();
+    let boss_id = latchkey::service::users::user_id_by_username(&revoker.state.ctx, "boss").await.unwrap();
     let r = new_client()
         .put(revoker.url(&format!("/api/users/{boss_id}/roles")))
         .header("cookie", &root)

@@ -96,7 +96,7 @@ async fn failures_alternating_between_instances_count_in_one_budget() {
 /// returns a client logged in as it on `app`.
 async fn admin_on(c: &Cluster, app: usize, name: &str) -> reqwest::Client {
     let ctx = &c.apps[0].state.ctx;
-    let id = match latchkey::service::accounts::user_id_by_username(ctx, name).await {
+    let id = match latchkey::service::users::user_id_by_username(ctx, name).await {
         Ok(id) => id,
         Err(_) => latchkey::service::accounts::create_user(ctx, name, None, PASSWORD, true).await.unwrap().id,
     };
@@ -113,7 +113,7 @@ async fn admin_count(c: &Cluster) -> usize {
 }
 
 async fn user_id(c: &Cluster, name: &str) -> i64 {
-    latchkey::service::accounts::user_id_by_username(&c.apps[0].state.ctx, name).await.unwrap()
+    latchkey::service::users::user_id_by_username(&c.apps[0].state.ctx, name).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

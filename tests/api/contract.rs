@@ -31,6 +31,7 @@ async fn ids_that_cannot_exist_are_json_404s() {
             (Method::DELETE, format!("/api/users/{id}/sessions")),
             (Method::GET, format!("/api/users/{id}/avatar")),
             (Method::DELETE, format!("/api/me/sessions/{id}")),
+            (Method::DELETE, format!("/api/me/token-logins/{id}")),
             (Method::DELETE, format!("/api/posts/{id}")),
         ] {
             let mut req = new_client().request(method.clone(), app.url(&path)).bearer_auth(&token);
@@ -190,7 +191,7 @@ async fn the_document_lists_every_answer_and_rule() {
             }
         }
     }
-    assert_eq!(operations, 52, "every route: API.md's, account recovery, second factors and passkeys");
+    assert_eq!(operations, 53, "every route: API.md's, account recovery, second factors, passkeys and token logins");
 
     let schemas = &doc["components"]["schemas"];
     let required = |name: &str| {

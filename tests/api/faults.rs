@@ -172,13 +172,20 @@ async fn redis_failure(stall: bool) {
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     let (checked, _) = crate::throttling::burst_of_wrong_passwords(&[&app], "bob", 30).await;
     assert!(checked <= 10, "the fallback limiter holds the line: {checked}");
-    assert_eq!(ready(&app).await, 503);
+    let readiness = app.get("/readyz").await;
+    assert_eq!(readiness.status(), 200, "the fallback serves: the instance stays in rotation");
+    let body: serde_json::Value = readiness.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "degraded", "degraded": ["redis"]}));
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("latchkey_throttle_fallback_total"), "{metrics}");
     wait_until("the feed seen lost", Duration::from_secs(10), async || !app.state.ctx.feed.is_up()).await;
 
     proxy.restore();
-    wait_until("/readyz 200", Duration::from_secs(10), async || ready(&app).await == 200).await;
+    wait_until("/readyz ready", Duration::from_secs(10), async || {
+        let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap_or_default();
+        body["status"] == "ready"
+    })
+    .await;
     wait_until("the feed back", Duration::from_secs(15), async || app.state.ctx.feed.is_up()).await;
 }
 

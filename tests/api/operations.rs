@@ -92,6 +92,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/me/sessions", "get"),
         ("/api/me/sessions", "delete"),
         ("/api/me/sessions/{id}", "delete"),
+        ("/api/me/token-logins/{id}", "delete"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),

@@ -100,16 +100,18 @@ async fn ceremonies_finish_once_for_their_own_purpose_and_account_and_expire() {
     assert_eq!(app.signup_as(&eve, "eve", PASSWORD).await.status(), 201);
     let mut authenticator = SoftAuthenticator::for_base(&app.url(""));
 
-    // Ada's registration ceremony cannot be finished by Eve, and a refused attempt spends it.
+    // Ada's registration ceremony cannot be finished by Eve, whose attempt leaves it to
+    // Ada; finished, it is spent.
     let started = json_of(ada.post(app.url("/api/me/passkeys/registration")).send().await.unwrap(), 200).await;
     let credential = authenticator.register(&started["options"]);
     let body = json!({"ceremony": started["ceremony"], "name": "Key", "credential": credential});
     let r = eve.post(app.url("/api/me/passkeys")).json(&body).send().await.unwrap();
     assert_error(r, 401, "invalid_challenge").await;
+    assert_eq!(ada.post(app.url("/api/me/passkeys")).json(&body).send().await.unwrap().status(), 201);
     let r = ada.post(app.url("/api/me/passkeys")).json(&body).send().await.unwrap();
     assert_error(r, 401, "invalid_challenge").await;
 
-    register(&app, &ada, &mut authenticator, "Key").await;
+    register(&app, &ada, &mut authenticator, "Key 2").await;
     // The same credential cannot be registered twice, to the same or another account.
     let started = json_of(eve.post(app.url("/api/me/passkeys/registration")).send().await.unwrap(), 200).await;
     let registered = authenticator.credentials[1].clone();
@@ -117,7 +119,7 @@ async fn ceremonies_finish_once_for_their_own_purpose_and_account_and_expire() {
     let body = json!({"ceremony": started["ceremony"], "name": "Stolen", "credential": again});
     assert_error(eve.post(app.url("/api/me/passkeys")).json(&body).send().await.unwrap(), 409, "passkey_exists").await;
 
-    // A login ceremony does not finish a registration (and is spent by trying).
+    // A login ceremony does not finish a registration.
     let started = login_options(&app, &new_client()).await;
     let again = authenticator.registration_of(&registered, &started["options"]["publicKey"]);
     let body = json!({"ceremony": started["ceremony"], "name": "x", "credential": again});

@@ -302,7 +302,7 @@ async fn an_admin_can_remove_a_users_second_factor() {
     let app = TestApp::spawn().await;
     enrolled(&app, &new_client(), "ada").await;
     assert_eq!(app.login_as(&new_client(), "ada", PASSWORD).await.status(), 401);
-    let user = latchkey::service::accounts::user_id_by_username(&app.state.ctx, "ada").await.unwrap();
+    let user = latchkey::service::users::user_id_by_username(&app.state.ctx, "ada").await.unwrap();
     app.admin("root").await;
     assert_eq!(app.delete(&format!("/api/users/{user}/second-factors")).await.status(), 204);
     assert_eq!(app.login_as(&new_client(), "ada", PASSWORD).await.status(), 200);
@@ -363,6 +363,7 @@ async fn a_bearer_caller_reauthenticates_for_a_new_access_token() {
             jti: "reauth-test".into(),
             amr: vec!["pwd".into()],
             auth_time: now - 600,
+            sid: None,
         })
         .unwrap();
     let change = json!({"current_password": PASSWORD, "new_password": "quiet-lantern-meadow"});

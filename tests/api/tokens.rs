@@ -29,6 +29,7 @@ fn claims_for(app: &TestApp, sub: &str, exp_in: i64) -> Claims {
         jti: "test".into(),
         amr: vec!["pwd".into()],
         auth_time: now,
+        sid: None,
     }
 }
 

@@ -1,0 +1,68 @@
+//! What a verified proof of identity carries into the login pipeline (`login`): who,
+//! against which credentials, by which methods, and what checking it spent.
+
+use super::throttle::Slots;
+use super::Change;
+use crate::domain::User;
+use crate::error::AppError;
+
+/// How a proof was given: it decides whether a second step may still be asked for, and
+/// how a proof that went stale is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A password: the account's second factor, if any, is still to come.
+    Password,
+    /// The second step of a login challenge (a code or a passkey).
+    SecondStep,
+    /// A passkey on its own: a login of its own, needing no second step.
+    Passkey,
+}
+
+impl Method {
+    /// Whether this proof alone completes a login of an account with a second factor.
+    pub fn completes_login(self) -> bool {
+        !matches!(self, Method::Password)
+    }
+
+    /// The answer when the credentials changed after this proof was checked (or the
+    /// account is gone): the same as a wrong proof of its kind.
+    pub fn stale(self) -> AppError {
+        match self {
+            Method::Password => AppError::InvalidCredentials { fields: None },
+            Method::SecondStep => AppError::InvalidChallenge,
+            Method::Passkey => AppError::InvalidPasskey,
+        }
+    }
+}
+
+/// A proof that verified.
+pub struct Proven<'c> {
+    pub user: User,
+    /// The account's credentials epoch read together with what the proof was checked
+    /// against (the password hash, the challenge, the passkey).
+    pub epoch: i64,
+    pub method: Method,
+    /// RFC 8176 values for `amr`, in the order they were proven.
+    pub amr: Vec<String>,
+    /// What checking the proof spent (a code, the challenge, a passkey's counter): it
+    /// commits with the login or not at all.
+    pub change: Option<Change<'c>>,
+    /// Throttle slots the attempt holds, handed back once the login goes through.
+    pub slots: Option<Slots>,
+}
+
+impl<'c> Proven<'c> {
+    pub fn new(user: User, epoch: i64, method: Method, amr: Vec<String>) -> Proven<'c> {
+        Proven { user, epoch, method, amr, change: None, slots: None }
+    }
+
+    pub fn with_slots(mut self, slots: Slots) -> Proven<'c> {
+        self.slots = Some(slots);
+        self
+    }
+
+    pub fn in_change(mut self, change: Change<'c>) -> Proven<'c> {
+        self.change = Some(change);
+        self
+    }
+}
