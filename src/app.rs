@@ -25,7 +25,7 @@ use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
 use crate::service::{audit, factors, mail, recovery, sessions, throttle, totp_sealing, Ctx};
 use crate::store::redis::Redis;
-use crate::store::Store;
+use crate::store::{Limits, Store};
 
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
 /// How often the batched `last_seen_at` writes go to the database.
@@ -68,7 +68,7 @@ pub async fn build_ctx(config: Config) -> anyhow::Result<Ctx> {
 
 /// [`build_ctx`] on a given clock (tests move it forward).
 pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result<Ctx> {
-    let store = Store::connect(&config.database_url, config.database.limits()).await.with_context(|| {
+    let store = Store::connect(&config.database_url, Limits::from(&config.database)).await.with_context(|| {
         format!("cannot open the database at {}", crate::config::mask_url_password(&config.database_url))
     })?;
     store.migrate().await.context("cannot migrate the database")?;

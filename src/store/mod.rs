@@ -31,6 +31,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use crate::config::DatabaseConfig;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unique constraint {0:?} violated")]
@@ -99,6 +101,16 @@ pub struct Limits {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+}
+
+impl From<&DatabaseConfig> for Limits {
+    fn from(config: &DatabaseConfig) -> Limits {
+        Limits {
+            max_connections: config.max_connections,
+            acquire_timeout: config.acquire_timeout.0,
+            statement_timeout: config.statement_timeout.0,
+        }
+    }
 }
 
 impl Default for Limits {
