@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{CurrentUser, Json, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::sessions::SessionInfo;
 use crate::service::{accounts, avatars, sessions, Client};

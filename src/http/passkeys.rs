@@ -12,7 +12,7 @@ use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, T
 use utoipa::ToSchema;
 
 use super::extract::{CurrentUser, Json, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::passkeys::{self, Ceremony, PasskeyInfo, PasskeyList};

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{AdminUser, CurrentUser, Json, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::factors::{self, Code, RecoveryCodes, SecondFactors, SecondProof, TotpEnrolment};
