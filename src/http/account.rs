@@ -10,6 +10,7 @@ use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json, PathId};
 use super::AppState;
 use crate::error::{AppError, ErrorBody};
@@ -82,7 +83,7 @@ pub async fn delete_my_session(
 ) -> Result<Response, AppError> {
     sessions::revoke_own(&state.ctx, caller.user.id, id, &client).await?;
     if caller.session_id == Some(id) {
-        return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookie.clear())]).into_response());
+        return Ok(with_cookies(StatusCode::NO_CONTENT, [state.cookie.clear()]));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

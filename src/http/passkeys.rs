@@ -2,8 +2,8 @@
 //! one (session cookie or tokens).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{delete, post};
 use axum::Router;
 use serde::Deserialize;
@@ -11,6 +11,7 @@ use serde_json::json;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 use utoipa::ToSchema;
 
+use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json, PathId};
 use super::AppState;
 use crate::domain::User;
@@ -239,7 +240,7 @@ pub async fn login_with_passkey(
     let (user, issued) =
         accounts::login_with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), previous, &client)
             .await?;
-    Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+    Ok(with_cookies(axum::Json(user), [state.cookie.set(&issued.token)]))
 }
 
 /// Logs in with a passkey and answers tokens, exactly as `POST /api/token` does.
