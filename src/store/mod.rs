@@ -10,6 +10,7 @@ pub mod avatars;
 pub mod email;
 pub mod factors;
 pub mod keys;
+mod keyset;
 pub mod passkeys;
 pub mod posts;
 pub mod redis;
@@ -32,6 +33,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::config::DatabaseConfig;
+
+pub use keyset::Order;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
