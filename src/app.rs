@@ -1,22 +1,19 @@
 //! `App::build(config)` → `port()` → `run_until_stopped()`: shared by `main` and the
 //! integration tests, so the tests run the real server.
 
-use std::collections::BTreeSet;
 use std::future::Future;
-use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::cache::AuthCache;
 use crate::clock::Clock;
-use crate::config::{Config, IpNet};
+use crate::config::Config;
 use crate::crypto::hasher::Hasher;
 use crate::feed::Feed;
-use crate::http::cookies::SessionCookie;
+use crate::http::AppState;
 use crate::limiter::memory::MemoryLimiter;
 use crate::limiter::postgres::PostgresLimiter;
 use crate::limiter::redis::RedisLimiter;
@@ -25,7 +22,7 @@ use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
 use crate::service::{audit, factors, mail, recovery, sessions, throttle, totp_sealing, Ctx};
 use crate::store::redis::Redis;
-use crate::store::Store;
+use crate::store::{Limits, Store};
 
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
 /// How often the batched `last_seen_at` writes go to the database.
@@ -33,32 +30,6 @@ const TOUCH_FLUSH_EVERY: Duration = Duration::from_secs(2);
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// The live-sessions gauge is a count over the whole table: once a minute is enough.
 const SESSIONS_GAUGE_EVERY_TICKS: u64 = 12;
-
-#[derive(Clone)]
-pub struct AppState(Arc<AppStateInner>);
-
-pub struct AppStateInner {
-    pub ctx: Ctx,
-    pub cookie: SessionCookie,
-    /// Binds a cookie login's challenge to the browser (two-step login).
-    pub challenge_cookie: SessionCookie,
-    pub public_origin: String,
-    /// Origins that count as our own besides `public_origin` (its loopback aliases).
-    pub own_origins: BTreeSet<String>,
-    pub allowed_origins: BTreeSet<String>,
-    /// `cors.allowed_headers` as one `Access-Control-Allow-Headers` value.
-    pub cors_allowed_headers: axum::http::HeaderValue,
-    pub trusted_proxies: Vec<IpNet>,
-    pub metrics: PrometheusHandle,
-    pub request_metrics: crate::http::middleware::RequestMetrics,
-}
-
-impl Deref for AppState {
-    type Target = AppStateInner;
-    fn deref(&self) -> &AppStateInner {
-        &self.0
-    }
-}
 
 /// Opens and migrates the database, connects Redis when configured, and starts the
 /// hashing pool: what the server and every CLI command need.
@@ -68,7 +39,7 @@ pub async fn build_ctx(config: Config) -> anyhow::Result<Ctx> {
 
 /// [`build_ctx`] on a given clock (tests move it forward).
 pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result<Ctx> {
-    let store = Store::connect(&config.database_url, config.database.limits()).await.with_context(|| {
+    let store = Store::connect(&config.database_url, Limits::from(&config.database)).await.with_context(|| {
         format!("cannot open the database at {}", crate::config::mask_url_password(&config.database_url))
     })?;
     store.migrate().await.context("cannot migrate the database")?;
@@ -155,19 +126,7 @@ impl App {
         };
         let ctx = build_ctx_with(config, clock).await?;
         ctx.feed.subscribe(Arc::new(ReloadOnRotation(Arc::clone(&ctx.keys))));
-        let state = AppState(Arc::new(AppStateInner {
-            cookie: SessionCookie::new(&ctx.config),
-            challenge_cookie: SessionCookie::challenge(&ctx.config),
-            public_origin: ctx.config.public_origin(),
-            own_origins: ctx.config.own_origins(),
-            allowed_origins: ctx.config.allowed_origins(),
-            cors_allowed_headers: axum::http::HeaderValue::from_str(&ctx.config.cors.allowed_headers.join(", "))
-                .context("cors.allowed_headers")?,
-            trusted_proxies: ctx.config.trusted_proxies.clone(),
-            metrics: metrics_handle(),
-            request_metrics: Default::default(),
-            ctx,
-        }));
+        let state = AppState::new(ctx)?;
         let metrics_listener = match &state.ctx.config.metrics.listen {
             Some(addr) => Some(
                 TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?,
@@ -211,8 +170,8 @@ impl App {
             background.push(tokio::spawn(async move { mail::run_worker(&state.ctx, &mailer).await }));
         }
         background.extend(self.state.ctx.feed.start_listening());
-        if let Some(listener) = self.metrics_listener {
-            let router = crate::http::metrics_only_router(self.state.clone());
+        let routers = crate::http::routers(self.state.clone());
+        if let (Some(listener), Some(router)) = (self.metrics_listener, routers.metrics) {
             let limits = self.state.ctx.config.server.clone();
             background.push(tokio::spawn(async move {
                 crate::server::serve(listener, None, router, &limits, std::future::pending()).await;
@@ -221,8 +180,7 @@ impl App {
         if let Some(hangups) = self.hangups {
             background.push(tokio::spawn(hangups.reload(self.tls.clone())));
         }
-        let router = crate::http::router(self.state.clone());
-        crate::server::serve(self.listener, self.tls, router, &self.state.ctx.config.server, shutdown).await;
+        crate::server::serve(self.listener, self.tls, routers.main, &self.state.ctx.config.server, shutdown).await;
         for task in background {
             task.abort();
         }
@@ -341,24 +299,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
-}
-
-/// The process-wide Prometheus recorder (the `metrics` facade is global).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-            let builder = PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets);
-            let recorder = match builder {
-                Ok(b) => b.build_recorder(),
-                Err(_) => PrometheusBuilder::new().build_recorder(),
-            };
-            let handle = recorder.handle();
-            // Another recorder may already be installed (tests embedding latchkey);
-            // then this handle renders only what reaches it, which is acceptable there.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
 }

@@ -8,11 +8,11 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 
 use crate::app::{build_ctx, App};
-use crate::config::{parse_roles, Config, Overrides};
-use crate::domain::Roles;
+use crate::config::{Config, Overrides};
+use crate::domain::{Role, Roles};
 use crate::error::AppError;
 use crate::service::import::{self, ImportError, ImportedAccount};
-use crate::service::{accounts, admin, keys, recovery, users, Client};
+use crate::service::{accounts, admin, keys, mail, recovery, users, Client};
 
 #[derive(Parser)]
 #[command(name = "latchkey", version, about = "Authentication server for single-page apps")]
@@ -108,6 +108,9 @@ enum ConfigCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = Overrides { listen: cli.listen, public_url: cli.public_url, database_url: cli.database_url };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
+    // The configuration knows nothing of mail transports and templates: the mailer
+    // checks its own settings.
+    mail::check_config(&config.smtp).map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -272,4 +275,9 @@ fn explain(e: AppError) -> anyhow::Error {
         AppError::Internal(cause) => cause,
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+/// Role names from the command line, checked with the same rule as the API's.
+fn parse_roles(names: &[String]) -> Result<Vec<Role>, String> {
+    names.iter().map(|n| Role::parse(n).map_err(|e| format!("role {n:?}: {e}"))).collect()
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tracing::Span;
 
-use super::password::{self, HashError, HashPolicy, Verified};
-use crate::config::{PasswordAlgorithm, PasswordConfig};
+use super::password::{self, HashError, Verified};
+use crate::config::{HashPolicy, PasswordAlgorithm, PasswordConfig};
 
 type Job = Box<dyn FnOnce() + Send>;
 

@@ -1,8 +1,8 @@
 //! Password hashes: argon2id (PHC strings) by default, bcrypt selectable, and Werkzeug's
 //! pbkdf2/scrypt hashes accepted from imported Flask accounts. Any stored hash verifies
 //! whatever the configured algorithm; one in another form is re-hashed on the next
-//! successful login. Foreign hashes costlier than the caps below are refused so an
-//! imported hash cannot exhaust CPU or memory.
+//! successful login. Foreign hashes costlier than the caps of `[password]` (`config::MAX_*`)
+//! are refused so an imported hash cannot exhaust CPU or memory.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
@@ -11,19 +11,10 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 
 use super::werkzeug;
-use crate::config::{PasswordAlgorithm, PasswordConfig};
+use crate::config::{
+    HashPolicy, PasswordAlgorithm, MAX_ARGON2_ITERATIONS, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, MAX_BCRYPT_COST,
+};
 
-/// OWASP's recommendation: the defaults.
-pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
-pub const ARGON2_ITERATIONS: u32 = 2;
-pub const ARGON2_LANES: u32 = 1;
-pub const BCRYPT_COST: u32 = 12;
-const MIN_BCRYPT_COST: u32 = 4;
-
-const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
-const MAX_ARGON2_ITERATIONS: u32 = 16;
-const MAX_ARGON2_LANES: u32 = 8;
-const MAX_BCRYPT_COST: u32 = 15;
 /// bcrypt reads at most 72 bytes; longer passwords are refused rather than truncated.
 pub const BCRYPT_MAX_BYTES: usize = 72;
 
@@ -39,69 +30,6 @@ pub enum HashError {
     Busy,
     #[error("password hashing failed")]
     Failed,
-}
-
-/// How new passwords are hashed; a stored hash in another form is re-hashed on the next
-/// successful login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HashPolicy {
-    pub algorithm: PasswordAlgorithm,
-    pub argon2_memory_kib: u32,
-    pub argon2_iterations: u32,
-    pub argon2_lanes: u32,
-    pub bcrypt_cost: u32,
-}
-
-impl HashPolicy {
-    pub fn of(config: &PasswordConfig) -> HashPolicy {
-        HashPolicy {
-            algorithm: config.algorithm,
-            argon2_memory_kib: config.argon2_memory_kib,
-            argon2_iterations: config.argon2_iterations,
-            argon2_lanes: config.argon2_lanes,
-            bcrypt_cost: config.bcrypt_cost,
-        }
-    }
-
-    /// Within what latchkey verifies (the caps on stored hashes) and what argon2 accepts.
-    pub fn check(&self) -> Result<(), String> {
-        if !(1..=MAX_ARGON2_LANES).contains(&self.argon2_lanes)
-            || !(1..=MAX_ARGON2_ITERATIONS).contains(&self.argon2_iterations)
-            || !(8 * self.argon2_lanes..=MAX_ARGON2_MEMORY_KIB).contains(&self.argon2_memory_kib)
-        {
-            return Err(format!(
-                "password.argon2_*: lanes 1 to {MAX_ARGON2_LANES}, iterations 1 to {MAX_ARGON2_ITERATIONS}, \
-                 memory 8 × lanes to {MAX_ARGON2_MEMORY_KIB} KiB"
-            ));
-        }
-        if !(MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&self.bcrypt_cost) {
-            return Err(format!("password.bcrypt_cost: {MIN_BCRYPT_COST} to {MAX_BCRYPT_COST}"));
-        }
-        Ok(())
-    }
-
-    /// Cheaper than OWASP's recommendation (acceptable for tests, not in production).
-    pub fn is_weak(&self) -> bool {
-        match self.algorithm {
-            PasswordAlgorithm::Argon2id => {
-                self.argon2_memory_kib < ARGON2_MEMORY_KIB || self.argon2_iterations < ARGON2_ITERATIONS
-            }
-            PasswordAlgorithm::Bcrypt => self.bcrypt_cost < 10,
-        }
-    }
-}
-
-impl From<PasswordAlgorithm> for HashPolicy {
-    /// The recommended parameters.
-    fn from(algorithm: PasswordAlgorithm) -> HashPolicy {
-        HashPolicy {
-            algorithm,
-            argon2_memory_kib: ARGON2_MEMORY_KIB,
-            argon2_iterations: ARGON2_ITERATIONS,
-            argon2_lanes: ARGON2_LANES,
-            bcrypt_cost: BCRYPT_COST,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,9 @@ use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::sessions::SessionInfo;
 use crate::service::{accounts, avatars, sessions, tokens, Client};
@@ -83,7 +84,7 @@ pub async fn delete_my_session(
 ) -> Result<Response, AppError> {
     sessions::revoke_own(&state.ctx, caller.user.id, id, &client).await?;
     if caller.session_id == Some(id) {
-        return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookie.clear())]).into_response());
+        return Ok(with_cookies(StatusCode::NO_CONTENT, [state.cookie.clear()]));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{AdminUser, Json, Page, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::{Role, Roles, User};
 use crate::error::{AppError, ErrorBody};
 use crate::service::audit::{self, AuditEvent};

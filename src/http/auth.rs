@@ -1,15 +1,16 @@
 //! API.md "Cookie sessions": signup, login, check_session, logout, me.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::accounts::{self, NewAccount};
@@ -84,10 +85,7 @@ pub async fn signup(
     };
     let (user, issued) = accounts::signup(&state.ctx, account, &client).await?;
     match issued {
-        Some(issued) => {
-            Ok((StatusCode::CREATED, [(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user))
-                .into_response())
-        }
+        Some(issued) => Ok(with_cookies((StatusCode::CREATED, axum::Json(user)), [state.cookie.set(&issued.token)])),
         // Logins wait for the address to be verified: no session yet.
         None => Ok((StatusCode::CREATED, axum::Json(user)).into_response()),
     }
@@ -112,7 +110,7 @@ pub async fn login(
     match login::with_password(&state.ctx, req.username.as_deref(), req.password.as_deref(), issue, &client).await? {
         Login::Done(minted) => {
             let (user, issued) = minted.into_session()?;
-            Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+            Ok(with_cookies(axum::Json(user), [state.cookie.set(&issued.token)]))
         }
         Login::SecondFactor(pending) => Ok(second_factor_required(&state, pending)),
     }
@@ -122,11 +120,7 @@ pub async fn login(
 /// this browser.
 fn second_factor_required(state: &AppState, pending: Pending) -> Response {
     let binding = pending.binding_cookie.as_deref().map(|b| state.challenge_cookie.set(b));
-    let mut response = pending.into_error().into_response();
-    if let Some(cookie) = binding {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    with_cookies(pending.into_error(), binding)
 }
 
 /// The logged-in user, or 204 when there is none. Never 401: SPAs call it on every load.
@@ -146,7 +140,7 @@ pub async fn logout(State(state): State<AppState>, client: Client, headers: Head
     if let Some(token) = state.cookie.read(&headers) {
         sessions::end(&state.ctx, token, &client).await?;
     }
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookie.clear())]).into_response())
+    Ok(with_cookies(StatusCode::NO_CONTENT, [state.cookie.clear()]))
 }
 
 /// The caller, by session cookie or Bearer token.

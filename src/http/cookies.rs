@@ -3,6 +3,7 @@
 //! Secure, Max-Age = the absolute session lifetime.
 
 use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 
 use crate::config::{Config, SameSite};
 
@@ -70,6 +71,15 @@ impl SessionCookie {
     }
 }
 
+/// `response` with a `Set-Cookie` header for each of `cookies`.
+pub fn with_cookies(response: impl IntoResponse, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
+    let mut response = response.into_response();
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +115,13 @@ mod tests {
         headers.append(header::COOKIE, "latchkey_session=second".parse().unwrap());
         assert_eq!(c.read(&headers), Some("second"));
         assert_eq!(c.read(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn with_cookies_sets_one_header_per_cookie() {
+        let c = SessionCookie::new(&Config::default());
+        let response = with_cookies(axum::http::StatusCode::NO_CONTENT, [c.set("tok"), c.clear()]);
+        let set: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
+        assert_eq!(set, [c.set("tok"), c.clear()]);
     }
 }

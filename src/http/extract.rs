@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
+use super::AppState;
 use crate::config::{canonical, IpNet};
 use crate::domain::User;
 use crate::error::AppError;

@@ -15,7 +15,7 @@ use futures::FutureExt as _;
 use metrics::{Counter, Histogram};
 use tracing::Instrument;
 
-use crate::app::AppState;
+use super::AppState;
 use crate::error::AppError;
 use crate::http::extract::bearer_token;
 

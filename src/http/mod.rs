@@ -14,6 +14,7 @@ pub mod passkeys;
 pub mod posts;
 pub mod recovery;
 pub mod second_factors;
+mod state;
 pub mod tokens;
 pub mod web;
 
@@ -22,14 +23,26 @@ use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::Router;
 
-use crate::app::AppState;
 use crate::error::AppError;
+
+pub use state::{AppState, AppStateInner};
 
 /// JSON bodies larger than this are refused with 413.
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router(state: AppState) -> Router {
-    let metrics_here = state.ctx.config.metrics.listen.is_none();
+/// A server's routers: the API and web app, and the router of the separate
+/// `metrics.listen` address when there is one.
+pub struct Routers {
+    pub main: Router,
+    pub metrics: Option<Router>,
+}
+
+pub fn routers(state: AppState) -> Routers {
+    let metrics = state.ctx.config.metrics.listen.is_some().then(|| metrics_only_router(state.clone()));
+    Routers { main: main_router(state, metrics.is_none()), metrics }
+}
+
+fn main_router(state: AppState, metrics_here: bool) -> Router {
     Router::new()
         .merge(if metrics_here { ops::metrics_router() } else { ops::metrics_elsewhere_router() })
         .merge(auth::router())
@@ -48,8 +61,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The router of the separate `metrics.listen` address: `/metrics` and nothing else.
-pub fn metrics_only_router(state: AppState) -> Router {
+/// `/metrics` and nothing else.
+fn metrics_only_router(state: AppState) -> Router {
     ops::metrics_router()
         .fallback(|| async { AppError::NotFound.into_response() })
         .layer(from_fn_with_state(state.clone(), middleware::frame))

@@ -8,7 +8,7 @@ use axum::Router;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
+use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::http::extract::bearer_token;
 

@@ -2,8 +2,8 @@
 //! one (session cookie or tokens).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{delete, post};
 use axum::Router;
 use serde::Deserialize;
@@ -11,8 +11,9 @@ use serde_json::json;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 use utoipa::ToSchema;
 
+use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::login::{self, Issue};
@@ -242,7 +243,7 @@ pub async fn login_with_passkey(
         login::with_passkey(&state.ctx, req.ceremony.as_deref(), req.credential.as_ref(), issue, &client)
             .await?
             .into_session()?;
-    Ok(([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response())
+    Ok(with_cookies(axum::Json(user), [state.cookie.set(&issued.token)]))
 }
 
 /// Logs in with a passkey and answers tokens, exactly as `POST /api/token` does.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{CurrentUser, Json, Page, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::posts::{self, Post};
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{CurrentUser, Json};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::{recovery, Client};

@@ -2,15 +2,16 @@
 //! re-authentication (step-up), and an admin's removal of a user's factors.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::cookies::with_cookies;
 use super::extract::{AdminUser, CurrentUser, Json, PathId};
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::codes::Code;
@@ -109,9 +110,7 @@ pub async fn login_second_factor(
     let (user, issued) = login::with_second_step(&state.ctx, req.challenge.as_deref(), binding, proof, issue, &client)
         .await?
         .into_session()?;
-    let mut response = ([(header::SET_COOKIE, state.cookie.set(&issued.token))], axum::Json(user)).into_response();
-    response.headers_mut().append(header::SET_COOKIE, state.challenge_cookie.clear());
-    Ok(response)
+    Ok(with_cookies(axum::Json(user), [state.cookie.set(&issued.token), state.challenge_cookie.clear()]))
 }
 
 /// Finishes a token login that answered `second_factor_required`, from the same client

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::Json;
-use crate::app::AppState;
+use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::factors::Login;
 use crate::service::login::{self, Issue};

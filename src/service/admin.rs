@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::audit::{self, Event, Kind};
-use super::{sessions, tokens, Client, Ctx};
+use super::{page_of, sessions, tokens, Client, Ctx};
 use crate::domain::{Roles, User, UserId};
 use crate::error::AppError;
 use crate::feed::FeedEvent;
@@ -13,10 +13,7 @@ use crate::feed::FeedEvent;
 /// Ordered by id, after the `after` cursor; `next` is the last id when more follow.
 pub async fn list_users(ctx: &Ctx, after: Option<i64>, limit: i64) -> Result<(Vec<User>, Option<i64>), AppError> {
     let rows = ctx.store.users_page(after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let users: Vec<User> = rows.into_iter().take(limit as usize).map(|r| r.into_user().0).collect();
-    let next = if more { users.last().map(|u| u.id) } else { None };
-    Ok((users, next))
+    Ok(page_of(rows, limit, |r| r.into_user().0, |u| u.id))
 }
 
 pub async fn get_user(ctx: &Ctx, id: UserId) -> Result<User, AppError> {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{Change, Client, Ctx};
+use super::{page_of, Change, Client, Ctx};
 use crate::domain::{from_unix, rfc3339_seconds, UserId};
 use crate::error::AppError;
 use crate::store::audit::NewAuditEvent;
@@ -153,11 +153,10 @@ pub struct AuditEvent {
 /// Newest first, strictly before the `before` id; `next` is the cursor of the next page.
 pub async fn list(ctx: &Ctx, before: Option<i64>, limit: i64) -> Result<(Vec<AuditEvent>, Option<i64>), AppError> {
     let rows = ctx.store.audit_events(before, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let events: Vec<AuditEvent> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|r| AuditEvent {
+    Ok(page_of(
+        rows,
+        limit,
+        |r| AuditEvent {
             id: r.id,
             at: from_unix(r.at),
             kind: r.kind,
@@ -166,10 +165,9 @@ pub async fn list(ctx: &Ctx, before: Option<i64>, limit: i64) -> Result<(Vec<Aud
             ip: r.ip,
             user_agent: r.user_agent,
             detail: serde_json::from_str(&r.detail).unwrap_or(Value::Null),
-        })
-        .collect();
-    let next = if more { events.last().map(|e| e.id) } else { None };
-    Ok((events, next))
+        },
+        |e| e.id,
+    ))
 }
 
 /// Events deleted per statement by the retention clean-up.

@@ -124,3 +124,18 @@ impl Client {
         Client { ip: IpAddr::from([127, 0, 0, 1]), user_agent: Some("latchkey CLI".into()) }
     }
 }
+
+/// One page of a list: at most `limit` items out of the `limit + 1` rows the store was
+/// asked for, and the API's `next` cursor (the last item's id) when the extra row says
+/// that more follow.
+pub fn page_of<R, T>(
+    rows: Vec<R>,
+    limit: i64,
+    item: impl FnMut(R) -> T,
+    id: impl FnOnce(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    let more = rows.len() as i64 > limit;
+    let items: Vec<T> = rows.into_iter().take(limit as usize).map(item).collect();
+    let next = if more { items.last().map(id) } else { None };
+    (items, next)
+}

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::Ctx;
+use super::{page_of, Ctx};
 use crate::domain::{from_unix, rfc3339_seconds, User, UserId};
 use crate::error::AppError;
 
@@ -29,19 +29,17 @@ pub struct Post {
 
 pub async fn list(ctx: &Ctx, before: Option<i64>, limit: i64) -> Result<(Vec<Post>, Option<i64>), AppError> {
     let rows = ctx.store.posts(before, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let posts: Vec<Post> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|r| Post {
+    Ok(page_of(
+        rows,
+        limit,
+        |r| Post {
             id: r.id,
             body: r.body,
             author: Author { id: r.author_id, username: r.author_username },
             created_at: from_unix(r.created_at),
-        })
-        .collect();
-    let next = if more { posts.last().map(|p| p.id) } else { None };
-    Ok((posts, next))
+        },
+        |p| p.id,
+    ))
 }
 
 pub async fn create(ctx: &Ctx, author: &User, body: Option<&str>) -> Result<Post, AppError> {

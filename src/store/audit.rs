@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{in_tx, on_reader, on_writer, Store, StoreError, Tx};
+use super::{in_tx, on_writer, Order, Store, StoreError, Tx};
 use crate::domain::UserId;
 
 #[derive(Debug, FromRow)]
@@ -31,13 +31,8 @@ pub struct NewAuditEvent<'a> {
 impl Store {
     /// Newest first, strictly before the `before` id when given.
     pub async fn audit_events(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        const SQL: &str = "SELECT id, at, kind, user_id, actor_id, ip, user_agent, detail
-            FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2";
-        Ok(on_reader!(self, |pool| sqlx::query_as(SQL)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?)
+        const SELECT: &str = "SELECT id, at, kind, user_id, actor_id, ip, user_agent, detail FROM audit_events";
+        self.keyset_page(SELECT, "id", Order::Descending, before, limit).await
     }
 }
 

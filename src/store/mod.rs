@@ -10,6 +10,7 @@ pub mod avatars;
 pub mod email;
 pub mod factors;
 pub mod keys;
+mod keyset;
 pub mod passkeys;
 pub mod posts;
 pub mod redis;
@@ -31,6 +32,10 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::config::DatabaseConfig;
+
+pub use keyset::Order;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -112,6 +117,16 @@ pub struct Limits {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+}
+
+impl From<&DatabaseConfig> for Limits {
+    fn from(config: &DatabaseConfig) -> Limits {
+        Limits {
+            max_connections: config.max_connections,
+            acquire_timeout: config.acquire_timeout.0,
+            statement_timeout: config.statement_timeout.0,
+        }
+    }
 }
 
 impl Default for Limits {

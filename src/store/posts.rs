@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{in_tx, on_reader, Store, StoreError, Tx};
+use super::{in_tx, Order, Store, StoreError, Tx};
 use crate::domain::UserId;
 
 #[derive(Debug, FromRow)]
@@ -19,15 +19,8 @@ const POST_COLUMNS: &str = "p.id, p.body, p.author_id, u.username AS author_user
 impl Store {
     /// Newest first, strictly before `before` when given.
     pub async fn posts(&self, before: Option<i64>, limit: i64) -> Result<Vec<PostRow>, StoreError> {
-        let sql = format!(
-            "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id
-             WHERE p.id < $1 ORDER BY p.id DESC LIMIT $2"
-        );
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?)
+        let select = format!("SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id");
+        self.keyset_page(&select, "p.id", Order::Descending, before, limit).await
     }
 }
 

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::keyset::Order;
 use super::{in_tx, on_reader, Store, StoreError, Tx};
 use crate::domain::{from_unix, Roles, User, UserId};
 
@@ -78,8 +79,7 @@ impl Store {
 
     /// Ordered by id, strictly after `after` when given.
     pub async fn users_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<UserRow>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(after.unwrap_or(0)).bind(limit).fetch_all(pool).await)?)
+        self.keyset_page(&format!("SELECT {USER_COLUMNS} FROM users"), "id", Order::Ascending, after, limit).await
     }
 
     /// The lexically greatest stored hash of each kind (by its first characters); for

@@ -18,7 +18,7 @@ pub struct TestApp {
     pub base: String,
     pub port: u16,
     pub client: Client,
-    pub state: latchkey::app::AppState,
+    pub state: latchkey::http::AppState,
     /// This instance's clock: `app.clock.advance(…)` instead of sleeping.
     pub clock: Arc<Clock>,
     shutdown: Option<oneshot::Sender<()>>,
