@@ -33,9 +33,100 @@ pub async fn redis_url() -> Option<String> {
     Some(url)
 }
 
+/// A redis-server of one test's own on a free local port, with nothing saved to disk, that
+/// the test can kill and start again empty (shared Redis must not be stopped under other
+/// tests). Killed when dropped.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    /// `None` (a skip) only outside CI, when `redis-server` is not installed.
+    pub async fn start() -> Option<PrivateRedis> {
+        let installed = std::process::Command::new("redis-server")
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true requires redis-server on the PATH");
+            return None;
+        }
+        // A port free a moment ago can be taken by another test before redis-server binds
+        // it: try a few.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut redis = PrivateRedis { port, child: None };
+            if redis.spawn().await {
+                return Some(redis);
+            }
+        }
+        panic!("redis-server did not start on any of five free ports");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts redis-server (empty) on `self.port`; whether it answers PING within 5 s.
+    async fn spawn(&mut self) -> bool {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).unwrap();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok() {
+                    return true;
+                }
+            }
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(std::process::Child::try_wait) {
+                // Exited: the port was taken.
+                self.child = None;
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill();
+        false
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again, empty, on the same port.
+    pub async fn restart(&mut self) {
+        self.kill();
+        assert!(self.spawn().await, "redis-server did not start again on port {}", self.port);
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// `n` instances on one fresh PostgreSQL database, sharing Redis (with a key prefix of
 /// their own) when `with_redis`.
 pub async fn cluster(n: usize, with_redis: bool, adjust: impl Fn(&mut Config)) -> Option<Cluster> {
+    cluster_with(n, with_redis, |_, config| adjust(config)).await
+}
+
+/// As [`cluster`], with `adjust` told which instance (0-based) it configures, so that one
+/// instance can differ (its Redis link through a proxy, say).
+pub async fn cluster_with(n: usize, with_redis: bool, adjust: impl Fn(usize, &mut Config)) -> Option<Cluster> {
     let admin_url = postgres_url()?;
     let redis = if with_redis { Some(redis_url().await?) } else { None };
     let (database_url, db) = fresh_postgres(&admin_url).await;
@@ -43,7 +134,7 @@ pub async fn cluster(n: usize, with_redis: bool, adjust: impl Fn(&mut Config)) -
         redis.as_ref().map(|_| format!("latchkey-test:{}:", &latchkey::crypto::token::new_token()[..12]));
     let mut guard = Some(db);
     let mut apps = Vec::new();
-    for _ in 0..n {
+    for i in 0..n {
         let mut config = test_config();
         // One deployment: one public URL (the tokens' issuer) for every instance.
         config.public_url = "http://cluster.test".into();
@@ -52,7 +143,7 @@ pub async fn cluster(n: usize, with_redis: bool, adjust: impl Fn(&mut Config)) -
         if let Some(prefix) = &redis_prefix {
             config.redis.key_prefix = prefix.clone();
         }
-        adjust(&mut config);
+        adjust(i, &mut config);
         apps.push(TestApp::start(config, guard.take().unwrap_or(TestDb::Shared)).await);
     }
     for app in &apps {

@@ -14,6 +14,7 @@ mod cluster;
 mod contract;
 mod cookie_sessions;
 mod crash;
+mod credentials;
 mod csrf_cors;
 mod durability;
 mod faults;
