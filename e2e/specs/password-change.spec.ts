@@ -46,3 +46,32 @@ test("changing the password in one browser signs the other one out", async ({ br
   await laptop.close();
   await phone.close();
 });
+
+test("an app's token login is listed beside the browser and signed out with the other sessions", async ({ page, request }) => {
+  const account = { username: uniqueName("cli"), password: "tokens for the terminal" };
+  await signUp(page, account);
+
+  // A CLI logs in with the password and holds tokens, not a cookie.
+  const login = await request.post("/api/token", {
+    data: account,
+    headers: { "User-Agent": "latchkey-cli/1.0" },
+  });
+  expect(login.status()).toBe(200);
+  const { refresh_token } = (await login.json()) as { refresh_token: string };
+
+  await page.getByRole("link", { name: "Account", exact: true }).click();
+  const sessions = page.getByRole("region", { name: "Where you are signed in" });
+  await expect(sessions.getByRole("listitem")).toHaveCount(2);
+  await expect(sessions.getByRole("listitem").filter({ hasText: "App or API login (tokens)" })).toContainText("latchkey-cli");
+  await expect(sessions.getByRole("listitem").filter({ hasText: "This device" })).toContainText("Browser session");
+
+  await sessions.getByRole("button", { name: "Sign out all other sessions and apps" }).click();
+  await sessions.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page.getByText("Every other session and app has been signed out.")).toBeVisible();
+  await expect(sessions.getByRole("listitem")).toHaveCount(1);
+  await expect(sessions.getByText("App or API login (tokens)")).toHaveCount(0);
+
+  // The app can no longer renew its access.
+  const refreshed = await request.post("/api/token/refresh", { data: { refresh_token }, headers: { "User-Agent": "latchkey-cli/1.0" } });
+  expect(refreshed.status()).toBe(401);
+});

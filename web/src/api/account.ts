@@ -15,6 +15,11 @@ export function revokeMySession(id: Session["id"]): Promise<void> {
   return request<void>("DELETE", `/api/me/sessions/${encodeURIComponent(String(id))}`);
 }
 
+export function revokeMyTokenLogin(id: Session["id"]): Promise<void> {
+  return request<void>("DELETE", `/api/me/token-logins/${encodeURIComponent(String(id))}`);
+}
+
+/** Ends every other browser session and every token login, keeping only this browser's session. */
 export function revokeMyOtherSessions(): Promise<void> {
   return request<void>("DELETE", "/api/me/sessions");
 }

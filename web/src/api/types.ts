@@ -31,8 +31,16 @@ export interface Passkey {
   last_used_at: string | null;
 }
 
+/**
+ * How a sign-in was made: in a browser, holding the session cookie, or with
+ * `POST /api/token` by an app, a CLI or an SPA on another site, holding tokens.
+ */
+export type SessionKind = "cookie" | "token";
+
+/** One entry of `GET /api/me/sessions`. `id` is unique only within its `kind`. */
 export interface Session {
-  id: number | string;
+  id: number;
+  kind: SessionKind;
   created_at: string;
   last_seen_at: string;
   expires_at: string;

@@ -1,18 +1,30 @@
 import { useEffect, useState } from "react";
-import { listMySessions, revokeMyOtherSessions, revokeMySession } from "../api/account";
+import { listMySessions, revokeMyOtherSessions, revokeMySession, revokeMyTokenLogin } from "../api/account";
 import { errorMessage, isApiError } from "../api/client";
-import type { Session } from "../api/types";
+import type { Session, SessionKind } from "../api/types";
 import { describeUserAgent } from "../lib/userAgent";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
 import { Time } from "./Time";
+
+const KIND_LABELS: Record<SessionKind, string> = {
+  cookie: "Browser session",
+  token: "App or API login (tokens)",
+};
+
+// A cookie session and a token login can share an id, so the kind is part of the key.
+const keyOf = (session: Session) => `${session.kind}-${session.id}`;
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
 
 /** `reloadKey` changes when something else (a password change) ended sessions. */
 export function SessionList({ reloadKey }: { reloadKey: number }) {
   const [sessions, setSessions] = useState<Session[] | null>(null);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
-  const [busyId, setBusyId] = useState<Session["id"] | "others" | null>(null);
+  const [busyKey, setBusyKey] = useState<string | null>(null);
 
   const [refreshes, setRefreshes] = useState(0);
 
@@ -35,37 +47,45 @@ export function SessionList({ reloadKey }: { reloadKey: number }) {
   }, [reloadKey, refreshes]);
 
   const revoke = async (session: Session) => {
-    setBusyId(session.id);
+    setBusyKey(keyOf(session));
     setNotice("");
     setError("");
     try {
-      await revokeMySession(session.id);
+      await (session.kind === "token" ? revokeMyTokenLogin(session.id) : revokeMySession(session.id));
       setNotice(`Signed out ${describeUserAgent(session.user_agent)}.`);
     } catch (e) {
       // Already gone (it expired, or was ended elsewhere): the list just needs refreshing.
       if (!isApiError(e, "not_found")) setError(errorMessage(e));
     } finally {
-      setBusyId(null);
+      setBusyKey(null);
       setRefreshes((n) => n + 1);
     }
   };
 
   const revokeOthers = async () => {
-    setBusyId("others");
+    setBusyKey("others");
     setNotice("");
     setError("");
     try {
       await revokeMyOtherSessions();
-      setNotice("Every other session has been signed out.");
+      setNotice("Every other session and app has been signed out.");
     } catch (e) {
       setError(errorMessage(e));
     } finally {
-      setBusyId(null);
+      setBusyKey(null);
       setRefreshes((n) => n + 1);
     }
   };
 
-  const others = sessions?.filter((s) => !s.current).length ?? 0;
+  const others = sessions?.filter((s) => !s.current) ?? [];
+  const otherBrowsers = others.filter((s) => s.kind === "cookie").length;
+  const apps = others.filter((s) => s.kind === "token").length;
+  const othersQuestion = [
+    otherBrowsers > 0 ? count(otherBrowsers, "other browser session", "other browser sessions") : null,
+    apps > 0 ? count(apps, "app", "apps") : null,
+  ]
+    .filter(Boolean)
+    .join(" and ");
 
   return (
     <div>
@@ -75,37 +95,48 @@ export function SessionList({ reloadKey }: { reloadKey: number }) {
         error ? null : <p className="muted" role="status">Loading sessions…</p>
       ) : (
         <ul className="session-list">
-          {sessions.map((session) => (
-            <li key={session.id} className="session">
-              <div className="session-main">
-                <span className="session-device">
-                  {describeUserAgent(session.user_agent)}
-                  {session.current ? <span className="badge">This device</span> : null}
-                </span>
-                <span className="session-details">
-                  {session.ip ?? "Unknown IP"} · signed in <Time iso={session.created_at} /> · last used{" "}
-                  <Time iso={session.last_seen_at} relative />
-                </span>
-              </div>
-              {session.current ? null : (
-                <ConfirmButton
-                  label="Sign out"
-                  question="Sign out this session?"
-                  accessibleLabel={`Sign out ${describeUserAgent(session.user_agent)} from ${session.ip ?? "unknown IP"}`}
-                  busy={busyId === session.id}
-                  onConfirm={() => void revoke(session)}
-                />
-              )}
-            </li>
-          ))}
+          {sessions.map((session) => {
+            const device = describeUserAgent(session.user_agent);
+            const where = session.ip ?? "unknown IP";
+            return (
+              <li key={keyOf(session)} className="session">
+                <div className="session-main">
+                  <span className="session-device">
+                    {device}
+                    {session.current ? <span className="badge">This device</span> : null}
+                  </span>
+                  <span className="session-details">
+                    {KIND_LABELS[session.kind]} · {session.ip ?? "Unknown IP"} · signed in <Time iso={session.created_at} /> · last used{" "}
+                    <Time iso={session.last_seen_at} relative />
+                  </span>
+                </div>
+                {session.current ? null : (
+                  <ConfirmButton
+                    label="Sign out"
+                    question={session.kind === "token" ? "Sign out this app?" : "Sign out this session?"}
+                    accessibleLabel={`Sign out ${session.kind === "token" ? "app " : ""}${device} from ${where}`}
+                    busy={busyKey === keyOf(session)}
+                    onConfirm={() => void revoke(session)}
+                  />
+                )}
+              </li>
+            );
+          })}
         </ul>
       )}
-      {others > 0 ? (
+      {apps > 0 ? (
+        // Access tokens are checked without asking latchkey, so ending the login cannot recall one already issued.
+        <p className="muted">
+          A signed-out app can no longer renew its access, but the access token it already holds works until it expires (15 minutes unless the
+          server is configured otherwise).
+        </p>
+      ) : null}
+      {others.length > 0 ? (
         <ConfirmButton
-          label="Sign out all other sessions"
-          question={`Sign out ${others === 1 ? "the other session" : `all ${others} other sessions`}?`}
+          label="Sign out all other sessions and apps"
+          question={`Sign out ${othersQuestion}?`}
           confirmLabel="Sign out"
-          busy={busyId === "others"}
+          busy={busyKey === "others"}
           onConfirm={() => void revokeOthers()}
         />
       ) : sessions ? (
