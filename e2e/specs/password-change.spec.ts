@@ -25,7 +25,7 @@ test("changing the password in one browser signs the other one out", async ({ br
   await onLaptop.getByLabel("New password", { exact: true }).fill(newPassword);
   await onLaptop.getByLabel("Confirm new password").fill(newPassword);
   await onLaptop.getByRole("button", { name: "Change password" }).click();
-  await expect(onLaptop.getByText("Password changed. Every other session has been signed out.")).toBeVisible();
+  await expect(onLaptop.getByText("Password changed. Every other session and app has been signed out.")).toBeVisible();
   await expect(sessions.getByRole("listitem")).toHaveCount(1);
   await screenshot(onLaptop, "account");
 

@@ -231,11 +231,12 @@ pub async fn regenerate_recovery_codes(
     Ok(axum::Json(factors::regenerate_recovery_codes(&state.ctx, &caller.user, &caller.proof, &client).await?))
 }
 
-/// Removes a user's second factors (a lost phone and lost recovery codes). Admin only;
+/// Removes a user's second factors and passkeys (a lost phone and lost recovery codes)
+/// and, like a password reset, ends all their sessions and token logins. Admin only;
 /// audited as `second_factor_removed`.
 #[utoipa::path(delete, path = "/api/users/{id}/second-factors", tag = "admin", security(("session" = []), ("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204, description = "Removed (also when there were none)"), (status = 401, body = ErrorBody),
+    responses((status = 204, description = "Removed (also when there were none); every session and token login of the user ended"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_user_second_factors(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ use super::audit::{self, Event, Kind};
 use super::codes::{self, Code};
 use super::proof::{Method, Proven};
 use super::stepup::{self, Proof};
-use super::{passkeys, password, throttle, totp_sealing, Change, Client, Ctx};
+use super::{passkeys, password, sessions, throttle, tokens, totp_sealing, Change, Client, Ctx};
 use crate::crypto::otp;
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
 use crate::domain::{User, UserId};
@@ -398,7 +398,9 @@ pub async fn disable_totp(
     Ok(())
 }
 
-/// An admin removes a user's second factors and passkeys (a lost phone, lost codes).
+/// An admin removes a user's second factors and passkeys (a lost or stolen device):
+/// like a password reset, every session and token login of the account ends too, since
+/// any of them may be in the hands of whoever has the device.
 pub async fn remove_for_user(
     ctx: &Ctx,
     user_id: UserId,
@@ -406,18 +408,23 @@ pub async fn remove_for_user(
     client: &Client,
 ) -> Result<(), AppError> {
     let mut change = ctx.begin().await?;
-    // First: a login in flight then either committed before this or mints nothing.
+    // First: a login in flight then either committed before this (and is ended below)
+    // or mints nothing.
     if !change.bump_credentials(user_id).await? {
         return Err(AppError::NotFound);
     }
     let removed = change.delete_second_factors(user_id).await?;
     let passkeys = change.delete_passkeys_of_user(user_id).await?;
+    let sessions = sessions::end_all_in(&mut change, user_id, None).await?;
+    let families = tokens::revoke_all_for_user(&mut change, user_id, None).await?;
     audit::record(
         &mut change,
-        Event::new(Kind::SecondFactorRemoved, client)
-            .user(user_id)
-            .actor(actor)
-            .detail(json!({"totp": removed, "passkeys": passkeys})),
+        Event::new(Kind::SecondFactorRemoved, client).user(user_id).actor(actor).detail(json!({
+            "totp": removed,
+            "passkeys": passkeys,
+            "sessions_ended": sessions,
+            "token_families_revoked": families,
+        })),
     )
     .await?;
     change.commit().await

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use crate::cluster::{cluster, cluster_with, redis_url, Cluster, PrivateRedis};
 use crate::helpers::*;
 use crate::proxy::Proxy;
+use crate::recovery::signup_with_email;
 use crate::smtp::SmtpSink;
 use crate::soft_authenticator::SoftAuthenticator;
 
@@ -206,15 +207,6 @@ impl Tally {
     }
 }
 
-async fn signup_with_email(app: &TestApp, client: &Client, username: &str, email: &str) -> reqwest::Response {
-    client
-        .post(app.url("/api/signup"))
-        .json(&json!({"username": username, "password": PASSWORD, "email": email}))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn forgot(app: &TestApp, login: &str) -> u16 {
     let r = new_client().post(app.url("/api/password/forgot")).json(&json!({"username": login})).send().await;
     r.unwrap().status().as_u16()
@@ -243,7 +235,7 @@ async fn send_delete(client: &Client, url: String) -> u16 {
 }
 
 async fn user_id(c: &Cluster, name: &str) -> i64 {
-    latchkey::service::accounts::user_id_by_username(&c.apps[0].state.ctx, name).await.unwrap()
+    latchkey::service::users::user_id_by_username(&c.apps[0].state.ctx, name).await.unwrap()
 }
 
 // Logins racing the events that end every session
@@ -907,7 +899,7 @@ async fn a_registration_ceremony_presented_by_another_account_is_refused_without
     let body = json!({"ceremony": started["ceremony"], "name": "Key", "credential": credential});
 
     let r = eve.post(b.url("/api/me/passkeys")).json(&body).send().await.unwrap();
-    assert_error(r, 400, "invalid_passkey").await;
+    assert_error(r, 401, "invalid_challenge").await;
     let r = ada.post(b.url("/api/me/passkeys")).json(&body).send().await.unwrap();
     assert_eq!(json_of(r, 201).await["name"], "Key", "ada's ceremony was not spent by eve's attempt");
     let listed = json_of(eve.get(a.url("/api/me/passkeys")).send().await.unwrap(), 200).await;

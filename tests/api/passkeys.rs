@@ -247,6 +247,10 @@ async fn adding_and_removing_passkeys_needs_a_recent_login_and_an_admin_can_remo
     let ada_id = json_of(ada.get(app.url("/api/me")).send().await.unwrap(), 200).await["id"].as_i64().unwrap();
     app.admin("root").await;
     assert_eq!(app.delete(&format!("/api/users/{ada_id}/second-factors")).await.status(), 204);
+    // Like a password reset, the removal ends ada's sessions: whoever holds the lost
+    // device may hold one of them.
+    assert_error(ada.get(app.url("/api/me/passkeys")).send().await.unwrap(), 401, "unauthorized").await;
+    assert_eq!(app.login_as(&ada, "ada", PASSWORD).await.status(), 200);
     let listed = json_of(ada.get(app.url("/api/me/passkeys")).send().await.unwrap(), 200).await;
     assert_eq!(listed["passkeys"], json!([]));
     assert_error(passkey_login(&app, &new_client(), &mut authenticator).await, 401, "invalid_passkey").await;

@@ -29,7 +29,12 @@ async fn spawn_with_sink(adjust: impl FnOnce(&mut Config)) -> (TestApp, SmtpSink
     (app, sink)
 }
 
-async fn signup_with_email(app: &TestApp, client: &reqwest::Client, username: &str, email: &str) -> reqwest::Response {
+pub async fn signup_with_email(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    email: &str,
+) -> reqwest::Response {
     client
         .post(app.url("/api/signup"))
         .json(&json!({"username": username, "password": PASSWORD, "email": email}))

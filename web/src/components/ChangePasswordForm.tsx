@@ -63,7 +63,7 @@ export function ChangePasswordForm({ username, onChanged }: { username: string; 
   return (
     <form id={form.formId} className="form" onSubmit={onSubmit} noValidate>
       <Alert message={form.message} />
-      <Alert tone="success" message={done ? "Password changed. Every other session has been signed out." : ""} />
+      <Alert tone="success" message={done ? "Password changed. Every other session and app has been signed out." : ""} />
       {/* Tells password managers whose password this is, so they update the right entry. */}
       <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
       <CurrentPasswordField
