@@ -28,9 +28,10 @@ LATCHKEY_TEST_BACKEND=sqlite cargo test --release --all-targets
 
 if [ -n "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
   step "Rust integration suite on PostgreSQL (${LATCHKEY_TEST_POSTGRES_URL%%@*}@…)"
-  # The cluster, fault, crash and secrets tests choose their databases themselves: the
-  # first run covered them.
-  LATCHKEY_TEST_BACKEND=postgres cargo test --release --test api -- --skip cluster:: --skip faults:: --skip crash:: --skip secrets::
+  # The cluster, credentials, fault, crash and secrets tests choose their databases
+  # themselves: the first run covered them.
+  LATCHKEY_TEST_BACKEND=postgres cargo test --release --test api -- --skip cluster:: --skip credentials:: \
+    --skip faults:: --skip crash:: --skip secrets::
 else
   step "PostgreSQL run skipped: set LATCHKEY_TEST_POSTGRES_URL=postgres://user@host/db to include it"
 fi
