@@ -106,6 +106,9 @@ impl Position {
     /// Moves the horizon over what is applied and over gaps waited for long enough, and
     /// notes the gaps that remain.
     fn advance(&mut self, now: Instant) {
+        // Events applied before the horizon was first set (at start) are behind it.
+        self.seen = self.seen.split_off(&(self.horizon + 1));
+        self.gaps.retain(|seq, _| *seq > self.horizon);
         while let Some(&first) = self.seen.first() {
             let next = self.horizon + 1;
             if first == next {
@@ -217,6 +220,18 @@ mod tests {
         p.advance(now);
         assert_eq!((p.horizon, p.gap_span()), (4, None));
         assert_eq!(p.take(rows(&[2, 5])), ["e5"]);
+    }
+
+    #[test]
+    fn events_applied_before_the_start_position_do_not_hold_it_back() {
+        let mut p = Position::default();
+        p.take(rows(&[3, 990]));
+        p.horizon = 1000;
+        p.advance(Instant::now());
+        assert_eq!((p.horizon, p.gap_span()), (1000, None));
+        assert_eq!(p.take(rows(&[1001])), ["e1001"]);
+        p.advance(Instant::now());
+        assert_eq!(p.horizon, 1001);
     }
 
     #[test]
