@@ -54,8 +54,16 @@ pub(super) async fn start_family(
     pair(ctx, user, refresh_token, now, amr, family)
 }
 
-/// `POST /api/token/refresh`: spends a refresh token for a new pair.
+/// `POST /api/token/refresh`: spends a refresh token for a new pair. A token whose
+/// account is deleted meanwhile is just an invalid token.
 pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Result<TokenPair, AppError> {
+    match spend_for_pair(ctx, presented, client).await {
+        Err(AppError::NotFound) => Err(AppError::InvalidToken),
+        other => other,
+    }
+}
+
+async fn spend_for_pair(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Result<TokenPair, AppError> {
     let presented = presented.filter(|t| looks_like_token(t)).ok_or(AppError::InvalidToken)?;
     let mut tx = ctx.begin().await?;
     let now = tx.now;
@@ -63,6 +71,9 @@ pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Res
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(AppError::InvalidToken);
     }
+    // The family's row before the token's, in the order a deletion's cascade takes them
+    // (else the two deadlock on PostgreSQL).
+    tx.family_used(row.family_id, now, &client_fields(client)).await?;
     // A compare-and-set: of racing requests (on any instance) exactly one spends it; on
     // PostgreSQL the others wait for that row and then see it spent.
     let spent_now = row.used_at.is_none() && tx.spend_refresh_token(row.id, now).await?;
@@ -85,7 +96,6 @@ pub async fn refresh(ctx: &Ctx, presented: Option<&str>, client: &Client) -> Res
         }
     }
     let refresh_token = new_refresh_token(ctx, &mut tx, row.family_id).await?;
-    tx.family_used(row.family_id, now, &client_fields(client)).await?;
     audit::record(
         &mut tx,
         Event::new(Kind::TokenRefreshed, client)

@@ -431,6 +431,53 @@ async fn logins_racing_the_accounts_deletion_answer_200_or_401_and_leave_nothing
     logins_racing_a_deletion(true).await;
 }
 
+/// Refreshes racing the account's deletion: each answers a new pair (dead once the
+/// deletion is through) or 401 `invalid_token`, never a 404 or a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refreshes_racing_the_accounts_deletion_answer_200_or_401_and_leave_nothing_alive() {
+    let Some(c) = cluster(2, false, unthrottled).await else { return };
+    let root = admin(&c, "root").await;
+    let mut answers = std::collections::BTreeMap::<u16, usize>::new();
+    for round in 0..ROUNDS {
+        let name = format!("leaving{round}");
+        let id = c.apps[round % 2].signed_up(&name).await["id"].as_i64().unwrap();
+        let mut refresh_tokens = Vec::new();
+        for i in 0..LOGINS {
+            let pair = c.apps[i % 2].tokens(&name, PASSWORD).await;
+            refresh_tokens.push(pair["refresh_token"].as_str().unwrap().to_string());
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(LOGINS + 1));
+        let refreshes = refresh_tokens.iter().enumerate().map(|(i, token)| {
+            let (barrier, app) = (Arc::clone(&barrier), &c.apps[i % 2]);
+            async move {
+                barrier.wait().await;
+                let r = app.refresh(token).await;
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap_or_default();
+                (status, body)
+            }
+        });
+        let delete = async {
+            barrier.wait().await;
+            send_delete(&root, c.apps[(round + 1) % 2].url(&format!("/api/users/{id}"))).await
+        };
+        let (results, deleted) = tokio::join!(futures::future::join_all(refreshes), delete);
+        assert_eq!(deleted, 204, "round {round}: the deletion");
+        for (status, body) in results {
+            *answers.entry(status).or_default() += 1;
+            match status {
+                200 => {
+                    let again = c.apps[round % 2].refresh(body["refresh_token"].as_str().unwrap()).await;
+                    assert_error(again, 401, "invalid_token").await;
+                }
+                401 => assert_eq!(body["error"], "invalid_token", "round {round}: {body}"),
+                other => panic!("round {round}: a refresh racing the deletion answered {other}: {body}"),
+            }
+        }
+    }
+    eprintln!("refreshes racing the account's deletion: {answers:?} (status: count)");
+}
+
 // A second-step challenge does not outlive a password reset
 
 /// A TOTP code of the step `offset` steps from `app`'s now.
