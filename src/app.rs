@@ -20,7 +20,7 @@ use crate::limiter::redis::RedisLimiter;
 use crate::limiter::SharedLimiter;
 use crate::server::Tls;
 use crate::service::keys::{self, KeyRing, ReloadOnRotation};
-use crate::service::{audit, factors, mail, recovery, sessions, throttle, totp_sealing, Ctx};
+use crate::service::{audit, factors, recovery, sessions, throttle, totp_sealing, Ctx};
 use crate::store::redis::Redis;
 use crate::store::{Limits, Store};
 
@@ -167,7 +167,7 @@ impl App {
         ];
         if let Some(mailer) = self.state.ctx.mailer.clone() {
             let state = self.state.clone();
-            background.push(tokio::spawn(async move { mail::run_worker(&state.ctx, &mailer).await }));
+            background.push(tokio::spawn(async move { recovery::run_mail_worker(&state.ctx, &mailer).await }));
         }
         background.extend(self.state.ctx.feed.start_listening());
         let routers = crate::http::routers(self.state.clone());

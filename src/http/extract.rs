@@ -101,7 +101,7 @@ pub fn client_of(parts: &Parts, trusted: &[IpNet]) -> Client {
         .headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|ua| sessions::truncate(ua, 512).to_string());
+        .map(|ua| crate::service::truncate(ua, 512).to_string());
     Client { ip: forwarded_client(peer, &parts.headers, trusted), user_agent }
 }
 

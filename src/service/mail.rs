@@ -220,6 +220,14 @@ impl Mailer {
     }
 
     /// Tells the worker a mail is waiting (after the change that wrote it committed).
+    /// Waits until woken (a mail or a request was queued) or for the next poll.
+    pub async fn wait_for_work(&self) {
+        tokio::select! {
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(POLL_EVERY) => {}
+        }
+    }
+
     pub fn wake(&self) {
         self.wake.notify_one();
     }
@@ -263,20 +271,6 @@ pub async fn enqueue(
 fn backoff_secs(attempts: i64) -> i64 {
     let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
     FIRST_RETRY_SECS.saturating_mul(1 << doublings).min(LONGEST_RETRY_SECS)
-}
-
-/// The worker: turns `forgot` requests into mails, sends what is due, then waits to be woken or for the next poll. Runs
-/// until the server stops (its task is aborted; a mail it was sending stays leased and
-/// is sent again once the lease passes).
-pub async fn run_worker(ctx: &Ctx, mailer: &Mailer) {
-    loop {
-        super::recovery::carry_out_reset_requests(ctx, mailer).await;
-        deliver_due(ctx, mailer).await;
-        tokio::select! {
-            () = mailer.wake.notified() => {}
-            () = tokio::time::sleep(POLL_EVERY) => {}
-        }
-    }
 }
 
 /// Sends due mails one at a time until none is due.

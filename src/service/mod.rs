@@ -118,11 +118,31 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
+/// The longest User-Agent kept with a session or token login.
+const USER_AGENT_MAX: usize = 512;
+
 impl Client {
     /// For the CLI: no address, no browser.
     pub fn local() -> Client {
         Client { ip: IpAddr::from([127, 0, 0, 1]), user_agent: Some("latchkey CLI".into()) }
     }
+
+    /// The User-Agent as stored with a session or token login: bounded.
+    pub fn stored_user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref().map(|ua| truncate(ua, USER_AGENT_MAX))
+    }
+}
+
+/// At most `max` bytes, cut on a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// One page of a list: at most `limit` items out of the `limit + 1` rows the store was

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::audit::{self, Event, Kind};
 use super::proof::{Method, Proven};
-use super::{sessions, throttle, Client, Ctx};
+use super::{throttle, Client, Ctx};
 use crate::crypto::password::{HashError, Verified};
 use crate::domain::{Password, UserId};
 use crate::error::{AppError, FieldErrors};
@@ -98,7 +98,7 @@ pub async fn check(
 
 /// The throttling and lookup key of a login name: lower-cased and bounded.
 fn login_key(username: &str) -> String {
-    sessions::truncate(username, LOGIN_MAX_CHARS * 4).to_lowercase()
+    super::truncate(username, LOGIN_MAX_CHARS * 4).to_lowercase()
 }
 
 /// Checks the password of a logged-in user (password change, disabling a factor,

@@ -189,6 +189,17 @@ pub async fn forgot_password(ctx: &Ctx, login: Option<&str>, client: &Client) ->
     Ok(())
 }
 
+/// The mail worker: turns `forgot` requests into mails, sends what is due, then waits
+/// to be woken or for the next poll. Runs until the server stops (its task is aborted; a
+/// mail it was sending stays leased and is sent again once the lease passes).
+pub async fn run_mail_worker(ctx: &Ctx, mailer: &Mailer) {
+    loop {
+        carry_out_reset_requests(ctx, mailer).await;
+        mail::deliver_due(ctx, mailer).await;
+        mailer.wait_for_work().await;
+    }
+}
+
 /// The worker's half of `forgot`: each waiting request becomes a link and a mail (or
 /// nothing, for an account without an address) in the transaction that removes it.
 pub async fn carry_out_reset_requests(ctx: &Ctx, mailer: &Mailer) {

@@ -23,7 +23,6 @@ use crate::store::sessions::NewSession;
 /// days, and a write on every request would make every read a write. The writes are
 /// batched by [`Touches`], off the request path.
 const TOUCH_EVERY_SECS: i64 = 60;
-pub(super) const USER_AGENT_MAX: usize = 512;
 
 /// The caller of a request authenticated by a session cookie.
 #[derive(Debug, Clone)]
@@ -171,7 +170,7 @@ pub async fn create(ctx: &Ctx, change: &mut Change<'_>, user_id: UserId, client:
     let token = new_token();
     let now = change.now;
     let ip = client.ip.to_string();
-    let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, USER_AGENT_MAX));
+    let user_agent = client.stored_user_agent();
     let id = change
         .insert_session(&NewSession {
             user_id,
@@ -313,16 +312,4 @@ pub async fn delete_dead(ctx: &Ctx) -> Result<u64, AppError> {
 pub async fn count_live(ctx: &Ctx) -> Result<i64, AppError> {
     let now = ctx.now();
     Ok(ctx.store.count_live_sessions(now, now - idle_secs(ctx)).await?)
-}
-
-/// At most `max` bytes, cut on a character boundary.
-pub fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }

@@ -253,11 +253,5 @@ pub async fn revoke_own(ctx: &Ctx, user_id: i64, family: i64, client: &Client) -
 
 /// What a token login records of the client that made or last refreshed it.
 fn client_fields(client: &Client) -> ClientFields {
-    ClientFields {
-        ip: client.ip.to_string(),
-        user_agent: client
-            .user_agent
-            .as_deref()
-            .map(|ua| super::sessions::truncate(ua, super::sessions::USER_AGENT_MAX).to_string()),
-    }
+    ClientFields { ip: client.ip.to_string(), user_agent: client.stored_user_agent().map(str::to_string) }
 }
