@@ -244,12 +244,21 @@ async fn while_and_after_the_feed_is_lost_the_cache_is_bypassed_then_used_again(
     assert_eq!(check(a, &during).await, 204, "revoked right after A's feed came back");
 }
 
+/// Moves `app`'s clock to just after a whole second, so that the few milliseconds a
+/// session takes to start and warm up do not carry it into the next second (times are
+/// stored in whole seconds).
+fn to_the_start_of_a_second(app: &TestApp) {
+    let into_second = app.clock.now_ms().rem_euclid(1000) as u64;
+    app.clock.advance(Duration::from_millis(1000 - into_second + 5));
+}
+
 #[tokio::test]
 async fn expiry_is_honoured_to_the_second_while_cached() {
     // Real time passes too while the cache comes on: wait for it before the session
     // starts, so that the clock is moved from the session's start.
     let app = TestApp::spawn_with(|c| c.session.idle_timeout = "90d".parse().unwrap()).await;
     cache_on(&app).await;
+    to_the_start_of_a_second(&app);
     let cookie = session_of(&app, "ada").await;
     warm(&app, &cookie).await;
     app.clock.advance(Duration::from_secs(30 * 86_400 - 1));
@@ -259,6 +268,7 @@ async fn expiry_is_honoured_to_the_second_while_cached() {
 
     let app = TestApp::spawn_with(|c| c.session.idle_timeout = "1h".parse().unwrap()).await;
     cache_on(&app).await;
+    to_the_start_of_a_second(&app);
     let cookie = session_of(&app, "ada").await;
     warm(&app, &cookie).await;
     app.clock.advance(Duration::from_secs(3599));
