@@ -33,15 +33,9 @@ pub(crate) fn validate(account: &NewAccount<'_>, hasher_is_bcrypt: bool) -> Resu
     }
     .map_err(|e| fields.insert("username", e.into()))
     .ok();
-    let password = match account.password {
-        None | Some("") => Err("is required"),
-        Some(p) if hasher_is_bcrypt && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => {
-            Err("must be at most 72 bytes")
-        }
-        Some(p) => Password::parse(p),
-    }
-    .map_err(|e| fields.insert("password", e.into()))
-    .ok();
+    let password = password::parse_chosen(account.password, hasher_is_bcrypt)
+        .map_err(|e| fields.insert("password", e.into()))
+        .ok();
     if let (Some(confirmation), Some(p)) = (account.password_confirmation, account.password) {
         if confirmation != p {
             fields.insert("password_confirmation", "does not match the password".into());

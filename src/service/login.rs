@@ -133,14 +133,21 @@ async fn finish(ctx: &Ctx, proven: Proven<'_>, issue: Issue<'_>, client: &Client
         }
     }
     let mut change = match change {
+        // It holds the account at the proof's epoch already.
         Some(change) => change,
-        None => ctx.begin().await?,
+        None => {
+            let mut change = ctx.begin().await?;
+            if !change.hold_credentials(user.id, epoch).await? {
+                metrics::counter!("latchkey_logins_total", "outcome" => "stale").increment(1);
+                tracing::info!(
+                    user_id = user.id,
+                    "a login proven against credentials that changed meanwhile minted nothing"
+                );
+                return Err(method.stale());
+            }
+            change
+        }
     };
-    if !change.hold_credentials(user.id, epoch).await? {
-        metrics::counter!("latchkey_logins_total", "outcome" => "stale").increment(1);
-        tracing::info!(user_id = user.id, "a login proven against credentials that changed meanwhile minted nothing");
-        return Err(method.stale());
-    }
     let minted = match issue {
         Issue::Session { previous_token } => {
             if let Some(previous) = previous_token {

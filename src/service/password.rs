@@ -122,13 +122,16 @@ pub fn is_bcrypt(ctx: &Ctx) -> bool {
     ctx.hasher.algorithm() == crate::config::PasswordAlgorithm::Bcrypt
 }
 
-/// A password a user chooses (signup, change, reset), under the password rules.
+/// A password a user chooses (change, reset), under the password rules.
 pub fn parse_new(ctx: &Ctx, new_password: Option<&str>) -> Result<Password, &'static str> {
-    match new_password {
+    parse_chosen(new_password, is_bcrypt(ctx))
+}
+
+/// The password rules, for a hasher that is bcrypt (whose input stops at 72 bytes) or not.
+pub fn parse_chosen(password: Option<&str>, bcrypt: bool) -> Result<Password, &'static str> {
+    match password {
         None | Some("") => Err("is required"),
-        Some(p) if is_bcrypt(ctx) && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => {
-            Err("must be at most 72 bytes")
-        }
+        Some(p) if bcrypt && p.len() > crate::crypto::password::BCRYPT_MAX_BYTES => Err("must be at most 72 bytes"),
         Some(p) => Password::parse(p),
     }
 }

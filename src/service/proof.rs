@@ -45,7 +45,8 @@ pub struct Proven<'c> {
     /// RFC 8176 values for `amr`, in the order they were proven.
     pub amr: Vec<String>,
     /// What checking the proof spent (a code, the challenge, a passkey's counter): it
-    /// commits with the login or not at all.
+    /// commits with the login or not at all. Such a change already holds the account at
+    /// `epoch` (taken before anything was spent, in the order the credential changes lock).
     pub change: Option<Change<'c>>,
     /// Throttle slots the attempt holds, handed back once the login goes through.
     pub slots: Option<Slots>,
@@ -61,6 +62,7 @@ impl<'c> Proven<'c> {
         self
     }
 
+    /// The proof was checked in `change`, which holds the account at the proof's epoch.
     pub fn in_change(mut self, change: Change<'c>) -> Proven<'c> {
         self.change = Some(change);
         self
