@@ -4,6 +4,7 @@ import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/AccountPage";
 import { AdminAuditPage } from "./pages/AdminAuditPage";
 import { AdminUsersPage } from "./pages/AdminUsersPage";
+import { FederatedPage } from "./pages/FederatedPage";
 import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { HomePage } from "./pages/HomePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -32,6 +33,8 @@ export const routes: RouteObject[] = [
       // Opened from a mail, signed in or not.
       { path: "reset-password", element: <ResetPasswordPage /> },
       { path: "verify-email", element: <VerifyEmailPage /> },
+      // Back from an identity provider: a login, or a link or step-up of the signed-in user.
+      { path: "login/federated", element: <FederatedPage /> },
       {
         element: <RequireAuth />,
         children: [

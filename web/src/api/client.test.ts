@@ -131,6 +131,13 @@ describe("errors", () => {
     [415, "unsupported_media_type", /PNG, JPEG or GIF/],
     [403, "forbidden", /not allowed/],
     [500, "internal", /went wrong on the server/],
+    [403, "signup_disabled", /does not create new accounts/],
+    [409, "account_exists", /account with this email address already exists\. Log in with your password, then connect/],
+    [409, "identity_in_use", /already connected to another account/],
+    [401, "federation_expired", /took too long, was already finished, or was started in another browser/],
+    [401, "federation_failed", /did not work/],
+    [503, "provider_unavailable", /provider could not be reached/],
+    [409, "last_credential", /^This is your only way to log in: set a password or add a passkey first\.$/],
   ])("maps %i %s to a sentence a person understands", async (status, code, wording) => {
     mockFetch({ "GET /api/thing": () => apiError(status, code) });
     const error = await failure(request("GET", "/api/thing"));

@@ -34,6 +34,13 @@ export type ErrorCode =
   | "invalid_link"
   | "email_not_verified"
   | "email_unavailable"
+  | "signup_disabled"
+  | "account_exists"
+  | "identity_in_use"
+  | "federation_expired"
+  | "federation_failed"
+  | "provider_unavailable"
+  | "last_credential"
   | "network_error"
   | "bad_response";
 
@@ -290,6 +297,20 @@ function describe(code: string, status: number, retryAfter: number | undefined):
       return "Confirm your email address first: open the link in the mail we sent you.";
     case "email_unavailable":
       return "This server cannot send mail. Ask its administrator for help.";
+    case "signup_disabled":
+      return "No account here is connected to that login, and this server does not create new accounts. Log in with your username and password instead, or ask the administrator for an account.";
+    case "account_exists":
+      return "An account with this email address already exists. Log in with your password, then connect the provider from your account page.";
+    case "identity_in_use":
+      return "That account at the provider is already connected to another account here. Log in to that account to use it, or connect a different one.";
+    case "federation_expired":
+      return "This sign-in took too long, was already finished, or was started in another browser. Please start again.";
+    case "federation_failed":
+      return "Signing in with the provider did not work: it was cancelled, or the provider's answer could not be verified. Please try again.";
+    case "provider_unavailable":
+      return "The provider could not be reached. Please try again in a moment.";
+    case "last_credential":
+      return "This is your only way to log in: set a password or add a passkey first.";
     default:
       return status >= 500
         ? "Something went wrong on the server. Please try again."

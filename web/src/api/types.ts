@@ -22,6 +22,29 @@ export interface Features {
   passkeys: boolean;
   /** The host passkeys are bound to; browsers offer them only there and on its subdomains. */
   passkey_rp_id: string | null;
+  /** Identity providers to log in with ("Continue with …"); absent from servers without federation. */
+  providers?: Provider[] | undefined;
+}
+
+/** A configured identity provider, as `GET /api/features` lists it. */
+export interface Provider {
+  /** Used in the federation URLs: `/api/federation/{id}/…`. */
+  id: string;
+  /** What the button says: "Continue with {label}". */
+  label: string;
+}
+
+/** An account at an identity provider that logs in to this latchkey account. */
+export interface Identity {
+  id: number;
+  /** The provider's `id`. */
+  provider: string;
+  label: string;
+  /** The address the provider gave, if any. */
+  email: string | null;
+  email_verified: boolean;
+  created_at: string;
+  last_used_at: string | null;
 }
 
 export interface Passkey {
@@ -90,7 +113,10 @@ export type AuditKind =
   | "email_change_requested"
   | "email_changed"
   | "passkey_added"
-  | "passkey_removed";
+  | "passkey_removed"
+  | "federated_login_failed"
+  | "identity_linked"
+  | "identity_unlinked";
 
 export interface AuditEvent {
   id: number;

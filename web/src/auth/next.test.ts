@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loginPathFor, safeNext } from "./next";
+import { loginPathFor, safeNext, safeReturnTo } from "./next";
 
 describe("safeNext", () => {
   it.each(["/", "/account", "/admin/users?after=5", "/account#sessions"])("keeps the same-site path %s", (path) => {
@@ -26,5 +26,25 @@ describe("loginPathFor", () => {
   it("carries the wanted page, encoded, but not the home page", () => {
     expect(loginPathFor("/account?tab=sessions")).toBe("/login?next=%2Faccount%3Ftab%3Dsessions");
     expect(loginPathFor("/")).toBe("/login");
+  });
+});
+
+describe("safeReturnTo", () => {
+  it("takes the first same-site path among the candidates", () => {
+    expect(safeReturnTo("/account", "/admin")).toBe("/account");
+    expect(safeReturnTo(undefined, "/admin/users?after=5")).toBe("/admin/users?after=5");
+    expect(safeReturnTo("https://evil.example/", "/account")).toBe("/account");
+  });
+
+  it.each([
+    [[]],
+    [[null]],
+    [["//evil.example"]],
+    [["/\\evil.example", "https://evil.example"]],
+    [["javascript:alert(1)"]],
+    [["/\t/evil.example"]],
+    [["account"]],
+  ])("falls back to the home page for %j", (candidates) => {
+    expect(safeReturnTo(...candidates)).toBe("/");
   });
 });

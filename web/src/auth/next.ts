@@ -18,3 +18,17 @@ export function safeNext(next: string | null | undefined): string | null {
 export function loginPathFor(target: string): string {
   return target === "/" ? "/login" : `/login?next=${encodeURIComponent(target)}`;
 }
+
+/**
+ * Where to go after a sign-in through a provider: the first candidate that is
+ * a same-site path (the server's answer, then the URL's `return_to`), else home.
+ * The server checks `return_to` too, but this page must not trust a URL anyone
+ * can craft and send.
+ */
+export function safeReturnTo(...candidates: (string | null | undefined)[]): string {
+  for (const candidate of candidates) {
+    const safe = safeNext(candidate);
+    if (safe !== null) return safe;
+  }
+  return "/";
+}

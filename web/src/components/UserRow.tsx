@@ -5,18 +5,22 @@ import type { User } from "../api/types";
 import { ConfirmButton } from "./ConfirmButton";
 import { RolesEditor } from "./RolesEditor";
 import { Time } from "./Time";
+import { UserIdentities } from "./UserIdentities";
 
 interface UserRowProps {
   user: User;
   isMe: boolean;
   onChanged: (user: User) => void;
   onDeleted: (user: User) => void;
+  /** The server offers identity providers: show the user's connected accounts on demand. */
+  withIdentities?: boolean;
 }
 
 const COLUMNS = 6;
 
-export function UserRow({ user, isMe, onChanged, onDeleted }: UserRowProps) {
+export function UserRow({ user, isMe, onChanged, onDeleted, withIdentities = false }: UserRowProps) {
   const [editing, setEditing] = useState(false);
+  const [showingIdentities, setShowingIdentities] = useState(false);
   const [busy, setBusy] = useState<"sessions" | "delete" | null>(null);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
@@ -67,6 +71,17 @@ export function UserRow({ user, isMe, onChanged, onDeleted }: UserRowProps) {
           >
             Edit roles
           </button>
+          {withIdentities ? (
+            <button
+              type="button"
+              className="button button-small"
+              aria-expanded={showingIdentities}
+              aria-label={`Connected accounts of ${user.username}`}
+              onClick={() => setShowingIdentities((open) => !open)}
+            >
+              Accounts
+            </button>
+          ) : null}
           {isMe ? null : (
             <>
               <ConfirmButton
@@ -97,7 +112,7 @@ export function UserRow({ user, isMe, onChanged, onDeleted }: UserRowProps) {
           )}
         </td>
       </tr>
-      {editing || error || notice ? (
+      {editing || showingIdentities || error || notice ? (
         <tr className="row-detail">
           <td colSpan={COLUMNS}>
             {error ? (
@@ -121,6 +136,7 @@ export function UserRow({ user, isMe, onChanged, onDeleted }: UserRowProps) {
                 }}
               />
             ) : null}
+            {showingIdentities ? <UserIdentities user={user} /> : null}
           </td>
         </tr>
       ) : null}

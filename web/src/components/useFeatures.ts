@@ -19,7 +19,7 @@ export function useFeatures(): Features | null {
     });
     known.then(
       (value) => live && setFeatures(value),
-      () => live && setFeatures({ signup: true, email: false, require_verified_email: false, passkeys: false, passkey_rp_id: null }),
+      () => live && setFeatures({ signup: true, email: false, require_verified_email: false, passkeys: false, passkey_rp_id: null, providers: [] }),
     );
     return () => {
       live = false;

@@ -29,6 +29,9 @@ const KINDS: Record<string, { label: string; warn?: boolean }> = {
   email_changed: { label: "Email changed", warn: true },
   passkey_added: { label: "Passkey added" },
   passkey_removed: { label: "Passkey removed", warn: true },
+  federated_login_failed: { label: "Failed login through a provider", warn: true },
+  identity_linked: { label: "Provider account connected" },
+  identity_unlinked: { label: "Provider account disconnected", warn: true },
 };
 
 export function describeKind(kind: string): { label: string; warn: boolean } {

@@ -6,6 +6,7 @@ import { AdminNav } from "../components/AdminNav";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
 import { Pager } from "../components/Pager";
+import { useFeatures } from "../components/useFeatures";
 import { useKeysetPages } from "../components/useKeysetPages";
 import { UserRow } from "../components/UserRow";
 
@@ -18,6 +19,7 @@ export function AdminUsersPage() {
     return { items: page.users, next: page.next };
   }, []);
   const pages = useKeysetPages<User>(fetchPage);
+  const withIdentities = (useFeatures()?.providers?.length ?? 0) > 0;
 
   const onChanged = (changed: User) => {
     pages.update((users) => users.map((u) => (u.id === changed.id ? changed : u)));
@@ -53,6 +55,7 @@ export function AdminUsersPage() {
                   key={user.id}
                   user={user}
                   isMe={user.id === me?.id}
+                  withIdentities={withIdentities}
                   onChanged={onChanged}
                   onDeleted={(deleted) => pages.update((users) => users.filter((u) => u.id !== deleted.id))}
                 />

@@ -8,6 +8,7 @@ import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { NewPasswordFields, useNewPassword } from "../components/NewPasswordFields";
 import { Page } from "../components/Page";
+import { ProviderButtons } from "../components/ProviderButtons";
 import { useForm } from "../components/useForm";
 import { emailProblem, USERNAME_RULE, usernameProblem } from "../lib/validation";
 
@@ -79,6 +80,7 @@ export function SignupPage() {
         <button type="submit" className="button button-primary button-block" disabled={form.busy}>
           {form.busy ? "Creating account…" : "Create account"}
         </button>
+        <ProviderButtons returnTo={next ?? "/"} />
       </form>
       <p className="aside">
         Already have an account? <Link to={next ? `/login?next=${encodeURIComponent(next)}` : "/login"}>Log in</Link>

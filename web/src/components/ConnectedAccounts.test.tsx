@@ -1,0 +1,222 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ada, apiError, json, mockFetch, noContent, root } from "../test/fetchMock";
+import { currentPath, renderApp } from "../test/renderApp";
+import { forgetFeatures } from "./useFeatures";
+
+// jsdom cannot leave the page: the round trips to the provider end here.
+const { leaveTo } = vi.hoisted(() => ({ leaveTo: vi.fn<(url: string) => void>() }));
+vi.mock("../lib/leave", () => ({ leaveTo }));
+
+afterEach(() => {
+  leaveTo.mockReset();
+  vi.unstubAllGlobals();
+  forgetFeatures();
+  sessionStorage.clear();
+});
+
+const features = {
+  signup: true,
+  email: true,
+  require_verified_email: false,
+  passkeys: false,
+  passkey_rp_id: null,
+  providers: [
+    { id: "test", label: "Test provider" },
+    { id: "github", label: "GitHub" },
+  ],
+};
+const github = {
+  id: 3,
+  provider: "github",
+  label: "GitHub",
+  email: "ada@example.com",
+  email_verified: true,
+  created_at: "2026-11-22T12:00:00Z",
+  last_used_at: null,
+};
+const test = { ...github, id: 4, provider: "test", label: "Test provider", email: null, last_used_at: "2026-11-23T08:00:00Z" };
+const adaWithEmail = { ...ada, email: "ada@example.com", email_verified: true };
+const account = {
+  "GET /api/check_session": () => json(adaWithEmail),
+  "GET /api/features": () => json(features),
+  "GET /api/me/sessions": () => json([]),
+  "GET /api/me/second-factors": () => json({ totp_enabled: false, totp_pending: false, recovery_codes_left: 0, methods: [] }),
+};
+
+async function section() {
+  return screen.findByRole("region", { name: "Connected accounts" });
+}
+
+describe("Connected accounts", () => {
+  it("lists them and connects another provider through a round trip", async () => {
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github], has_password: true }),
+      "POST /api/federation/test/link": () => json({ redirect: "http://127.0.0.1:4100/auth?state=s" }),
+    });
+    renderApp("/account");
+
+    const list = await within(await section()).findByRole("list", { name: "Connected accounts" });
+    expect(list).toHaveTextContent("GitHub");
+    expect(list).toHaveTextContent("ada@example.com");
+    expect(list).toHaveTextContent("never used to log in");
+    // GitHub is connected already; only the other provider is offered.
+    expect(screen.queryByRole("button", { name: "Connect GitHub" })).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Connect Test provider" }));
+
+    await waitFor(() => expect(leaveTo).toHaveBeenCalledWith("http://127.0.0.1:4100/auth?state=s"));
+    expect(requests.find((r) => r.path === "/api/federation/test/link")?.json).toEqual({ return_to: "/account" });
+  });
+
+  it("asks for the password when the login is too old, then connects", async () => {
+    let stepUpDone = false;
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [], has_password: true }),
+      "POST /api/federation/github/link": () =>
+        stepUpDone ? json({ redirect: "https://github.example/authorize" }) : apiError(403, "reauthentication_required"),
+      "POST /api/reauthenticate": () => {
+        stepUpDone = true;
+        return json({ step_up_expires_in: 300 });
+      },
+    });
+    renderApp("/account");
+
+    const region = await section();
+    expect(await within(region).findByText("No connected accounts yet.")).toBeInTheDocument();
+    await userEvent.click(within(region).getByRole("button", { name: "Connect GitHub" }));
+    await userEvent.type(await within(region).findByLabelText("Your password"), "correct horse");
+    await userEvent.click(within(region).getByRole("button", { name: "Confirm" }));
+
+    await waitFor(() => expect(leaveTo).toHaveBeenCalledWith("https://github.example/authorize"));
+    expect(requests.filter((r) => r.path === "/api/federation/github/link")).toHaveLength(2);
+    expect(requests.find((r) => r.path === "/api/reauthenticate")?.json).toEqual({ password: "correct horse" });
+  });
+
+  it("disconnects after the confirming click, and explains a refusal of the last way in", async () => {
+    let identities = [github, test];
+    mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities, has_password: false }),
+      "DELETE /api/me/identities/4": () => {
+        identities = [github];
+        return noContent();
+      },
+      "DELETE /api/me/identities/3": () => apiError(409, "last_credential"),
+    });
+    renderApp("/account");
+
+    const region = await section();
+    await userEvent.click(await within(region).findByRole("button", { name: "Disconnect Test provider" }));
+    await userEvent.click(within(region).getByRole("button", { name: "Disconnect" }));
+    expect(await within(region).findByText(/Disconnected Test provider\./)).toBeInTheDocument();
+    await waitFor(() => expect(within(region).queryByRole("button", { name: "Disconnect Test provider" })).not.toBeInTheDocument());
+    expect(within(region).getByRole("button", { name: "Connect Test provider" })).toBeInTheDocument();
+
+    await userEvent.click(within(region).getByRole("button", { name: "Disconnect GitHub" }));
+    await userEvent.click(within(region).getByRole("button", { name: "Disconnect" }));
+    expect(await within(region).findByRole("alert")).toHaveTextContent(
+      "This is your only way to log in: set a password or add a passkey first.",
+    );
+  });
+
+  it("without a password, confirms at a connected provider and finishes the change on return", async () => {
+    let stepUpDone = false;
+    let identities = [github, test];
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities, has_password: false }),
+      "DELETE /api/me/identities/4": () => {
+        if (!stepUpDone) return apiError(403, "reauthentication_required");
+        identities = [github];
+        return noContent();
+      },
+      "POST /api/federation/github/reauthenticate": () => json({ redirect: "https://github.example/authorize?prompt=login" }),
+      "POST /api/federation/continue": () => {
+        stepUpDone = true;
+        return json({ reauthenticated: true, return_to: "/account" });
+      },
+    });
+    const { router } = renderApp("/account");
+
+    const region = await section();
+    await userEvent.click(await within(region).findByRole("button", { name: "Disconnect Test provider" }));
+    await userEvent.click(within(region).getByRole("button", { name: "Disconnect" }));
+    // No password to type: a fresh login at one of the account's providers.
+    expect(await within(region).findByText(/log in again with Test provider or GitHub/)).toBeInTheDocument();
+    expect(within(region).queryByLabelText("Your password")).not.toBeInTheDocument();
+    await userEvent.click(within(region).getByRole("button", { name: "Confirm with GitHub" }));
+    await waitFor(() => expect(leaveTo).toHaveBeenCalledWith("https://github.example/authorize?prompt=login"));
+    expect(requests.find((r) => r.path === "/api/federation/github/reauthenticate")?.json).toEqual({ return_to: "/account" });
+
+    // The provider sends the user back through /login/federated.
+    await router.navigate("/login/federated?return_to=%2Faccount");
+    expect(await screen.findByText(/Confirmed it is you/)).toBeInTheDocument();
+    expect(await screen.findByText(/Disconnected Test provider\./)).toBeInTheDocument();
+    expect(requests.filter((r) => r.method === "DELETE")).toHaveLength(2);
+    expect(currentPath(router)).toBe("/account");
+    expect(router.state.location.state).toBeNull();
+  });
+
+  it("never finishes a remembered change without a confirmed step-up", async () => {
+    sessionStorage.setItem("latchkey.afterStepUp", JSON.stringify({ kind: "unlink", identity: 4, label: "Test provider" }));
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github, test], has_password: true }),
+    });
+    renderApp("/account");
+    expect(await within(await section()).findByRole("button", { name: "Disconnect Test provider" })).toBeInTheDocument();
+    expect(requests.filter((r) => r.method === "DELETE")).toHaveLength(0);
+  });
+
+  it("offers a mailed link instead of a password change to an account without a password", async () => {
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github], has_password: false }),
+      "POST /api/password/forgot": () => noContent(),
+    });
+    renderApp("/account");
+
+    const password = await screen.findByRole("region", { name: "Password" });
+    expect(password).toHaveTextContent("Your account has no password yet");
+    expect(within(password).queryByLabelText("Current password")).not.toBeInTheDocument();
+    await userEvent.click(within(password).getByRole("button", { name: "Mail me a link to set a password" }));
+    expect(await within(password).findByText(/on its way to ada@example.com/)).toBeInTheDocument();
+    expect(requests.find((r) => r.path === "/api/password/forgot")?.json).toEqual({ username: "ada@example.com" });
+  });
+
+  it("is absent, and nothing is asked, when the server has no providers", async () => {
+    const { requests } = mockFetch({ ...account, "GET /api/features": () => json({ ...features, providers: [] }) });
+    renderApp("/account");
+    expect(await screen.findByRole("region", { name: "Change password" })).toBeInTheDocument();
+    await waitFor(() => expect(requests.some((r) => r.path === "/api/features")).toBe(true));
+    expect(screen.queryByRole("region", { name: "Connected accounts" })).not.toBeInTheDocument();
+    expect(requests.some((r) => r.path === "/api/me/identities")).toBe(false);
+  });
+});
+
+describe("Admin: a user's connected accounts", () => {
+  it("shows them on demand and removes one", async () => {
+    const { requests } = mockFetch({
+      "GET /api/check_session": () => json(root),
+      "GET /api/features": () => json(features),
+      "GET /api/users": () => json({ users: [root, ada], next: null }),
+      "GET /api/users/7/identities": () => json({ identities: [github] }),
+      "DELETE /api/users/7/identities/3": () => noContent(),
+    });
+    renderApp("/admin/users");
+
+    await userEvent.click(await screen.findByRole("button", { name: "Connected accounts of ada" }));
+    const group = await screen.findByRole("group", { name: "Connected accounts of ada" });
+    expect(await within(group).findByText("GitHub")).toBeInTheDocument();
+    expect(group).toHaveTextContent("ada@example.com (verified by the provider)");
+    await userEvent.click(within(group).getByRole("button", { name: "Remove GitHub from ada" }));
+    await userEvent.click(within(group).getByRole("button", { name: "Remove" }));
+
+    expect(await within(group).findByText("GitHub no longer logs in to ada.")).toBeInTheDocument();
+    expect(within(group).getByText("ada has no connected accounts.")).toBeInTheDocument();
+    expect(requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/api/users/7/identities/3"]);
+  });
+});

@@ -1,0 +1,93 @@
+import { useEffect, useState } from "react";
+import { errorMessage, isApiError } from "../api/client";
+import { listUserIdentities, removeUserIdentity } from "../api/federation";
+import type { Identity, User } from "../api/types";
+import { Alert } from "./Alert";
+import { ConfirmButton } from "./ConfirmButton";
+import { Time } from "./Time";
+
+/** For admins: the provider accounts that log in to `user`, each removable. */
+export function UserIdentities({ user }: { user: User }) {
+  const [identities, setIdentities] = useState<Identity[] | null>(null);
+  const [error, setError] = useState("");
+  const [notice, setNotice] = useState("");
+  const [removing, setRemoving] = useState<Identity["id"] | null>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    listUserIdentities(user.id, controller.signal).then(setIdentities, (e: unknown) => {
+      if (!controller.signal.aborted) setError(errorMessage(e));
+    });
+    return () => controller.abort();
+  }, [user.id]);
+
+  const remove = async (identity: Identity) => {
+    setRemoving(identity.id);
+    setError("");
+    setNotice("");
+    try {
+      await removeUserIdentity(user.id, identity.id);
+      setNotice(`${identity.label} no longer logs in to ${user.username}.`);
+    } catch (e) {
+      // Already removed elsewhere: the list below is simply out of date.
+      if (!isApiError(e, "not_found")) {
+        setError(errorMessage(e));
+        return;
+      }
+    } finally {
+      setRemoving(null);
+    }
+    setIdentities((current) => (current ?? []).filter((i) => i.id !== identity.id));
+  };
+
+  return (
+    <div className="user-identities" aria-label={`Connected accounts of ${user.username}`} role="group">
+      <Alert message={error} />
+      <Alert tone="success" message={notice} />
+      {identities === null ? (
+        error ? null : (
+          <p className="muted" role="status">
+            Loading connected accounts…
+          </p>
+        )
+      ) : identities.length === 0 ? (
+        <p className="muted">{user.username} has no connected accounts.</p>
+      ) : (
+        <ul className="session-list">
+          {identities.map((identity) => (
+            <li key={identity.id} className="session">
+              <div className="session-main">
+                <span className="session-device">
+                  {identity.label}
+                  {identity.email ? (
+                    <span className="muted identity-email">
+                      {identity.email}
+                      {identity.email_verified ? " (verified by the provider)" : ""}
+                    </span>
+                  ) : null}
+                </span>
+                <span className="session-details">
+                  connected <Time iso={identity.created_at} /> ·{" "}
+                  {identity.last_used_at ? (
+                    <>
+                      last used <Time iso={identity.last_used_at} relative />
+                    </>
+                  ) : (
+                    "never used to log in"
+                  )}
+                </span>
+              </div>
+              <ConfirmButton
+                label="Remove"
+                question={`Remove ${identity.label} from ${user.username}?`}
+                accessibleLabel={`Remove ${identity.label} from ${user.username}`}
+                busy={removing === identity.id}
+                onConfirm={() => void remove(identity)}
+              />
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
