@@ -28,6 +28,11 @@ export interface ServerOptions {
   smtpUrl?: string | undefined;
   /** TOML appended to the configuration, e.g. `[security]\nstep_up_window = "2s"`. */
   extraConfig?: string | undefined;
+  /**
+   * Environment for the server and the CLI on top of this process's, for what only the
+   * environment may hold (`LATCHKEY_FEDERATION__PROVIDERS__0__CLIENT_SECRET`).
+   */
+  env?: Record<string, string> | undefined;
 }
 
 /**
@@ -78,13 +83,14 @@ export async function startServers(name: string, options: ServerOptions = {}): P
     );
 
     const log = createWriteStream(logPath);
-    const server = spawn(latchkeyBinary(), ["--config", configPath, "serve"], { stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...process.env, ...options.env };
+    const server = spawn(latchkeyBinary(), ["--config", configPath, "serve"], { stdio: ["ignore", "pipe", "pipe"], env });
     children.push(server);
     server.stdout?.pipe(log);
     server.stderr?.pipe(log);
     await waitForHealth(url, server, logPath);
 
-    const cli: Servers["cli"] = (args, stdin) => run(latchkeyBinary(), ["--config", configPath, ...args], stdin);
+    const cli: Servers["cli"] = (args, stdin) => run(latchkeyBinary(), ["--config", configPath, ...args], stdin, env);
     return { url, exampleUrl, configPath, cli, stop };
   } catch (error) {
     await stop();
@@ -143,9 +149,9 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function run(command: string, args: string[], stdin?: string) {
+function run(command: string, args: string[], stdin?: string, env?: NodeJS.ProcessEnv) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,0 +1,222 @@
+import { logIn, logOut, screenshot, signUp, skipWithoutChromium, uniqueName } from "../support/fixtures.ts";
+import {
+  expect,
+  PROVIDERS,
+  requireUpstreamPackages,
+  signInAtGitHub,
+  signInAtTestProvider,
+  test,
+} from "../support/federation.ts";
+import { currentStep, totp } from "../support/totp.ts";
+
+skipWithoutChromium();
+requireUpstreamPackages();
+
+const TEST = PROVIDERS.oidc.label;
+const GITHUB = PROVIDERS.github.label;
+
+/** A person with an account at both providers, under names no other test of this run uses. */
+function person(prefix: string) {
+  const username = uniqueName(prefix).replace(/-/g, "_");
+  const email = `${username}@example.com`;
+  return {
+    username,
+    email,
+    oidc: { sub: `sub-${username}`, email, email_verified: true, preferred_username: username, name: username },
+    github: {
+      id: Math.floor(Math.random() * 1e9),
+      login: `gh-${username}`,
+      name: username,
+      email: null,
+      emails: [{ email, primary: true, verified: true, visibility: "private" }],
+    },
+  };
+}
+
+test("sign up with the test provider, connect GitHub on the account page, disconnect down to the last way in", async ({
+  page,
+  upstreams,
+}) => {
+  const ada = person("fed");
+  await upstreams.oidc.addAccounts([ada.oidc]);
+  await upstreams.github.addAccounts([ada.github]);
+
+  await test.step("the login and signup pages offer every provider", async () => {
+    await page.goto("/signup");
+    await expect(page.getByRole("link", { name: `Continue with ${GITHUB}` })).toBeVisible();
+    await screenshot(page, "federation-signup-buttons");
+    await page.goto("/login");
+    await expect(page.getByRole("link", { name: `Continue with ${GITHUB}` })).toBeVisible();
+    await screenshot(page, "federation-login-buttons");
+  });
+
+  await test.step("Continue with the test provider: its own login page, then back as a new user", async () => {
+    await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+    await expect(page).toHaveURL(new RegExp(`^${upstreams.oidc.url}/`));
+    await expect(page.getByRole("heading", { level: 1, name: "Sign in to the test provider" })).toBeVisible();
+    await screenshot(page, "federation-test-provider-login");
+    await signInAtTestProvider(page, ada.oidc.sub);
+    await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${ada.username}!` })).toBeVisible();
+    expect(new URL(page.url()).pathname).toBe("/");
+  });
+
+  const section = page.getByRole("region", { name: "Connected accounts" });
+  await test.step("the account page lists the provider, and the account has no password yet", async () => {
+    await page.getByRole("link", { name: "Account", exact: true }).click();
+    const list = section.getByRole("list", { name: "Connected accounts" });
+    await expect(list.getByRole("listitem")).toHaveCount(1);
+    await expect(list).toContainText(TEST);
+    await expect(list).toContainText(ada.email);
+    await expect(page.getByRole("region", { name: "Password" })).toContainText("Your account has no password yet");
+    await screenshot(page, "federation-account-one-provider");
+  });
+
+  await test.step("connect GitHub: its login page, then back on the account page with a notice", async () => {
+    await section.getByRole("button", { name: `Connect ${GITHUB}` }).click();
+    await expect(page).toHaveURL(new RegExp(`^${upstreams.github.url}/`));
+    await signInAtGitHub(page, ada.github.login);
+    await expect(page.getByRole("heading", { level: 1, name: "Your account" })).toBeVisible();
+    await expect(page.getByText(`Connected ${GITHUB}.`)).toBeVisible();
+    expect(new URL(page.url()).pathname).toBe("/account");
+    const list = section.getByRole("list", { name: "Connected accounts" });
+    await expect(list.getByRole("listitem")).toHaveCount(2);
+    await expect(list.getByRole("listitem").filter({ hasText: GITHUB })).toBeVisible();
+    await expect(section.getByRole("button", { name: /^Connect / })).toHaveCount(0);
+    await screenshot(page, "federation-account-connected");
+  });
+
+  await test.step("disconnect the test provider; GitHub, the last way in, cannot be disconnected", async () => {
+    await section.getByRole("button", { name: `Disconnect ${TEST}` }).click();
+    await section.getByRole("button", { name: "Disconnect", exact: true }).click();
+    await expect(section.getByText(`Disconnected ${TEST}.`, { exact: false })).toBeVisible();
+    await expect(section.getByRole("list", { name: "Connected accounts" }).getByRole("listitem")).toHaveCount(1);
+    await expect(section.getByRole("button", { name: `Connect ${TEST}` })).toBeVisible();
+
+    await section.getByRole("button", { name: `Disconnect ${GITHUB}` }).click();
+    await section.getByRole("button", { name: "Disconnect", exact: true }).click();
+    await expect(section.getByRole("alert")).toHaveText(
+      "This is your only way to log in: set a password or add a passkey first.",
+    );
+    await screenshot(page, "federation-last-credential");
+  });
+
+  await test.step("log out, and log in again with GitHub as the same user", async () => {
+    await logOut(page);
+    await page.getByRole("link", { name: `Continue with ${GITHUB}` }).click();
+    await signInAtGitHub(page, ada.github.login);
+    await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${ada.username}!` })).toBeVisible();
+  });
+});
+
+test("an account with an authenticator app gets its second step after the provider's login", async ({ page, upstreams }) => {
+  const grace = person("fedtotp");
+  await upstreams.oidc.addAccounts([grace.oidc]);
+
+  await page.goto("/login?next=%2Faccount");
+  await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+  await signInAtTestProvider(page, grace.oidc.sub);
+  // return_to carried the page the visitor was going to.
+  await expect(page.getByRole("heading", { level: 1, name: "Your account" })).toBeVisible();
+
+  const security = page.getByRole("region", { name: "Two-step verification" });
+  await security.getByRole("button", { name: "Set up authenticator app" }).click();
+  const secret = (await security.getByTestId("totp-secret").textContent())!.trim();
+  const enrolledAt = currentStep();
+  await security.getByLabel("Code from the app").fill(totp(secret, enrolledAt));
+  await security.getByRole("button", { name: "Turn on" }).click();
+  await security.getByRole("button", { name: "I have saved them" }).click();
+  await expect(security.getByText("Authenticator app: on.")).toBeVisible();
+
+  await logOut(page);
+  await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+  // The provider remembers the browser's login there; it may or may not ask again.
+  const providerPage = page.getByRole("heading", { level: 1, name: "Sign in to the test provider" });
+  const secondStep = page.getByRole("heading", { level: 1, name: "Two-step verification" });
+  await expect(providerPage.or(secondStep)).toBeVisible();
+  if (await providerPage.isVisible()) await signInAtTestProvider(page, grace.oidc.sub);
+  await expect(secondStep).toBeVisible();
+  await screenshot(page, "federation-second-step");
+  await page.getByLabel("Authentication code").fill(totp(secret, Math.max(enrolledAt, currentStep()) + 1));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${grace.username}!` })).toBeVisible();
+});
+
+test("failures are explained in words with a way back: no flow, and an email that belongs to an account", async ({
+  page,
+  upstreams,
+}) => {
+  await test.step("the page opened without a round trip to a provider", async () => {
+    await page.goto("/login/federated?return_to=%2F");
+    await expect(page.getByRole("alert")).toContainText("This sign-in took too long, was already finished");
+    await screenshot(page, "federation-expired");
+    await page.getByRole("link", { name: "Back to log in" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "Log in" })).toBeVisible();
+  });
+
+  await test.step("a provider account whose email an existing account has is not joined to it", async () => {
+    const carol = person("fedexists");
+    const account = { username: carol.username, password: "quartz meadow 1902" };
+    await signUp(page, account, carol.email);
+    await logOut(page);
+    await upstreams.oidc.addAccounts([{ ...carol.oidc, sub: `other-${carol.username}` }]);
+
+    await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+    await signInAtTestProvider(page, `other-${carol.username}`);
+    await expect(page.getByRole("alert")).toContainText(
+      "An account with this email address already exists. Log in with your password, then connect the provider from your account page.",
+    );
+    await screenshot(page, "federation-account-exists");
+
+    // What the words say works: log in with the password, then connect from the account page.
+    await page.getByRole("link", { name: "Back to log in" }).click();
+    await logIn(page, account);
+    await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${carol.username}!` })).toBeVisible();
+    await page.getByRole("link", { name: "Account", exact: true }).click();
+    const section = page.getByRole("region", { name: "Connected accounts" });
+    await section.getByRole("button", { name: `Connect ${TEST}` }).click();
+    const providerPage = page.getByRole("heading", { level: 1, name: "Sign in to the test provider" });
+    const back = page.getByText(`Connected ${TEST}.`);
+    await expect(providerPage.or(back)).toBeVisible();
+    if (await providerPage.isVisible()) await signInAtTestProvider(page, `other-${carol.username}`);
+    await expect(back).toBeVisible();
+    await expect(section.getByRole("list", { name: "Connected accounts" })).toContainText(TEST);
+  });
+});
+
+test.describe("with a short step-up window", () => {
+  // The provider login is soon too old to change the ways of logging in.
+  test.use({ serverConfig: '[security]\nstep_up_window = "3s"' });
+
+  test("an account without a password confirms at its provider, then the change goes through", async ({
+    page,
+    upstreams,
+  }) => {
+    const dora = person("fedstep");
+    await upstreams.oidc.addAccounts([dora.oidc]);
+    await upstreams.github.addAccounts([dora.github]);
+
+    await page.goto("/login?next=%2Faccount");
+    await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+    await signInAtTestProvider(page, dora.oidc.sub);
+    await expect(page.getByRole("heading", { level: 1, name: "Your account" })).toBeVisible();
+    const section = page.getByRole("region", { name: "Connected accounts" });
+    await expect(section.getByRole("list", { name: "Connected accounts" })).toContainText(TEST);
+
+    // The server counts whole seconds: 4.5 s on, the login is older than the 3 s window.
+    await page.waitForTimeout(4_500);
+    await section.getByRole("button", { name: `Connect ${GITHUB}` }).click();
+    const prompt = section.getByRole("group", { name: "Confirm it is you" });
+    await expect(prompt).toContainText(`log in again with ${TEST}`);
+    await expect(prompt.getByLabel("Your password")).toHaveCount(0);
+    await screenshot(page, "federation-step-up-prompt");
+    await prompt.getByRole("button", { name: `Confirm with ${TEST}` }).click();
+
+    // prompt=login: the provider asks again even though it knows this browser.
+    await signInAtTestProvider(page, dora.oidc.sub);
+    // Back on the account page, the interrupted connect goes on by itself to GitHub.
+    await expect(page).toHaveURL(new RegExp(`^${upstreams.github.url}/`));
+    await signInAtGitHub(page, dora.github.login);
+    await expect(page.getByText(`Connected ${GITHUB}.`)).toBeVisible();
+    await expect(section.getByRole("list", { name: "Connected accounts" }).getByRole("listitem")).toHaveCount(2);
+  });
+});
