@@ -78,10 +78,17 @@ export function unlinkIdentity(id: Identity["id"]): Promise<void> {
   return request<void>("DELETE", `/api/me/identities/${encodeURIComponent(String(id))}`);
 }
 
-export async function listUserIdentities(user: UserId, signal?: AbortSignal): Promise<Identity[]> {
-  return (await request<{ identities: Identity[] }>("GET", `/api/users/${user}/identities`, { signal })).identities;
+export interface UserIdentities {
+  identities: Identity[];
+  /** Sent by servers that say whether the user has a password too. */
+  has_password?: boolean;
 }
 
+export function listUserIdentities(user: UserId, signal?: AbortSignal): Promise<UserIdentities> {
+  return request<UserIdentities>("GET", `/api/users/${user}/identities`, { signal });
+}
+
+/** 409 `last_credential` when it is the user's only way to log in. */
 export function removeUserIdentity(user: UserId, id: Identity["id"]): Promise<void> {
   return request<void>("DELETE", `/api/users/${user}/identities/${encodeURIComponent(String(id))}`);
 }

@@ -219,4 +219,25 @@ describe("Admin: a user's connected accounts", () => {
     expect(within(group).getByText("ada has no connected accounts.")).toBeInTheDocument();
     expect(requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/api/users/7/identities/3"]);
   });
+
+  it("says who would be locked out when it is the user's last way in", async () => {
+    mockFetch({
+      "GET /api/check_session": () => json(root),
+      "GET /api/features": () => json(features),
+      "GET /api/users": () => json({ users: [root, ada], next: null }),
+      "GET /api/users/7/identities": () => json({ identities: [github], has_password: false }),
+      "DELETE /api/users/7/identities/3": () => apiError(409, "last_credential"),
+    });
+    renderApp("/admin/users");
+
+    await userEvent.click(await screen.findByRole("button", { name: "Connected accounts of ada" }));
+    const group = await screen.findByRole("group", { name: "Connected accounts of ada" });
+    expect(await within(group).findByText("ada has no password: they log in only through these.")).toBeInTheDocument();
+    await userEvent.click(within(group).getByRole("button", { name: "Remove GitHub from ada" }));
+    await userEvent.click(within(group).getByRole("button", { name: "Remove" }));
+    expect(await within(group).findByRole("alert")).toHaveTextContent(
+      "That is the only way ada can log in: they need a password or a passkey first.",
+    );
+    expect(within(group).getByText("GitHub")).toBeInTheDocument();
+  });
 });

@@ -9,15 +9,22 @@ import { Time } from "./Time";
 /** For admins: the provider accounts that log in to `user`, each removable. */
 export function UserIdentities({ user }: { user: User }) {
   const [identities, setIdentities] = useState<Identity[] | null>(null);
+  const [hasPassword, setHasPassword] = useState<boolean | undefined>(undefined);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
   const [removing, setRemoving] = useState<Identity["id"] | null>(null);
 
   useEffect(() => {
     const controller = new AbortController();
-    listUserIdentities(user.id, controller.signal).then(setIdentities, (e: unknown) => {
-      if (!controller.signal.aborted) setError(errorMessage(e));
-    });
+    listUserIdentities(user.id, controller.signal).then(
+      (answer) => {
+        setIdentities(answer.identities);
+        setHasPassword(answer.has_password);
+      },
+      (e: unknown) => {
+        if (!controller.signal.aborted) setError(errorMessage(e));
+      },
+    );
     return () => controller.abort();
   }, [user.id]);
 
@@ -31,7 +38,11 @@ export function UserIdentities({ user }: { user: User }) {
     } catch (e) {
       // Already removed elsewhere: the list below is simply out of date.
       if (!isApiError(e, "not_found")) {
-        setError(errorMessage(e));
+        setError(
+          isApiError(e, "last_credential")
+            ? `That is the only way ${user.username} can log in: they need a password or a passkey first.`
+            : errorMessage(e),
+        );
         return;
       }
     } finally {
@@ -53,40 +64,45 @@ export function UserIdentities({ user }: { user: User }) {
       ) : identities.length === 0 ? (
         <p className="muted">{user.username} has no connected accounts.</p>
       ) : (
-        <ul className="session-list">
-          {identities.map((identity) => (
-            <li key={identity.id} className="session">
-              <div className="session-main">
-                <span className="session-device">
-                  {identity.label}
-                  {identity.email ? (
-                    <span className="muted identity-email">
-                      {identity.email}
-                      {identity.email_verified ? " (verified by the provider)" : ""}
-                    </span>
-                  ) : null}
-                </span>
-                <span className="session-details">
-                  connected <Time iso={identity.created_at} /> ·{" "}
-                  {identity.last_used_at ? (
-                    <>
-                      last used <Time iso={identity.last_used_at} relative />
-                    </>
-                  ) : (
-                    "never used to log in"
-                  )}
-                </span>
-              </div>
-              <ConfirmButton
-                label="Remove"
-                question={`Remove ${identity.label} from ${user.username}?`}
-                accessibleLabel={`Remove ${identity.label} from ${user.username}`}
-                busy={removing === identity.id}
-                onConfirm={() => void remove(identity)}
-              />
-            </li>
-          ))}
-        </ul>
+        <>
+          {hasPassword === false ? (
+            <p className="muted">{user.username} has no password: they log in only through these.</p>
+          ) : null}
+          <ul className="session-list">
+            {identities.map((identity) => (
+              <li key={identity.id} className="session">
+                <div className="session-main">
+                  <span className="session-device">
+                    {identity.label}
+                    {identity.email ? (
+                      <span className="muted identity-email">
+                        {identity.email}
+                        {identity.email_verified ? " (verified by the provider)" : ""}
+                      </span>
+                    ) : null}
+                  </span>
+                  <span className="session-details">
+                    connected <Time iso={identity.created_at} /> ·{" "}
+                    {identity.last_used_at ? (
+                      <>
+                        last used <Time iso={identity.last_used_at} relative />
+                      </>
+                    ) : (
+                      "never used to log in"
+                    )}
+                  </span>
+                </div>
+                <ConfirmButton
+                  label="Remove"
+                  question={`Remove ${identity.label} from ${user.username}?`}
+                  accessibleLabel={`Remove ${identity.label} from ${user.username}`}
+                  busy={removing === identity.id}
+                  onConfirm={() => void remove(identity)}
+                />
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </div>
   );
