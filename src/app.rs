@@ -65,6 +65,8 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
     let cache = Arc::new(AuthCache::new(&config.cache, feed.is_up(), feed.lease()));
     let mailer = crate::service::mail::Mailer::from_config(&config.smtp).context("cannot set up the mail sender")?;
     let passkeys = crate::service::passkeys::RelyingParty::from_config(&config).context("cannot set up passkeys")?;
+    let federation =
+        Arc::new(crate::service::federation::Providers::new(&config.federation).context("cannot set up federation")?);
     feed.subscribe(cache.clone());
     Ok(Ctx {
         config: Arc::new(config),
@@ -79,6 +81,7 @@ pub async fn build_ctx_with(config: Config, clock: Arc<Clock>) -> anyhow::Result
         touches: Default::default(),
         mailer,
         passkeys: passkeys.map(Arc::new),
+        federation,
     })
 }
 
@@ -164,6 +167,7 @@ impl App {
             tokio::spawn(reload_keys(self.state.clone())),
             tokio::spawn(flush_touches(self.state.clone())),
             tokio::spawn(keep_gauges(self.state.clone())),
+            tokio::spawn(Arc::clone(&self.state.ctx.federation).discover_in_background()),
         ];
         if let Some(mailer) = self.state.ctx.mailer.clone() {
             let state = self.state.clone();
@@ -225,6 +229,9 @@ async fn maintain(state: AppState) {
         }
         if let Err(e) = ctx.store.delete_dead_ceremonies(now).await {
             tracing::warn!(error = %e, "expired passkey ceremonies not deleted");
+        }
+        if let Err(e) = ctx.store.delete_dead_flows(now).await {
+            tracing::warn!(error = %e, "expired federation flows not deleted");
         }
         // Every instance reads the log a few times a second; ten minutes is plenty.
         if let Err(e) = ctx.store.delete_old_revocations(now - 600).await {

@@ -105,6 +105,35 @@ enum ConfigCommand {
     Check,
 }
 
+/// Discovers each federation provider now and says what it found, or what is wrong
+/// (a provider that cannot be reached is a warning: latchkey retries it while running).
+async fn check_providers(config: &Config) -> anyhow::Result<()> {
+    use crate::config::ProviderKind;
+    let providers = crate::service::federation::Providers::new(&config.federation)?;
+    for provider in providers.all() {
+        let id = &provider.config.id;
+        let redirect_uri = format!("{}/api/federation/{id}/callback", config.public_url.trim_end_matches('/'));
+        if provider.config.kind == ProviderKind::Github {
+            eprintln!(
+                "provider {id}: GitHub at {}; register the callback URL {redirect_uri}",
+                provider.config.issuer()
+            );
+            continue;
+        }
+        match providers.discover(provider).await {
+            Ok(found) => eprintln!(
+                "provider {id}: discovered (token endpoint auth {}, iss in answers: {}); register the redirect URI {redirect_uri}",
+                found.auth.as_str(),
+                if found.iss_parameter { "yes" } else { "no" }
+            ),
+            Err(e) => eprintln!(
+                "warning: provider {id}: {e}; latchkey keeps trying it, the other providers work meanwhile"
+            ),
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = Overrides { listen: cli.listen, public_url: cli.public_url, database_url: cli.database_url };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
@@ -132,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if config.passkeys.enabled && passkeys.is_none() {
                 eprintln!("warning: {}", crate::service::passkeys::OFF_ON_AN_IP);
             }
+            check_providers(&config).await?;
             eprintln!("configuration is valid");
             Ok(())
         }

@@ -84,6 +84,27 @@ pub enum AppError {
     /// latchkey has no mail server (`[smtp]` unset).
     #[error("email unavailable")]
     EmailUnavailable,
+    /// A provider login whose email belongs to an account it may not be joined to.
+    #[error("account exists")]
+    AccountExists,
+    /// A first provider login where accounts are not made that way.
+    #[error("signup disabled")]
+    SignupDisabled,
+    /// An identity at a provider that another account has.
+    #[error("identity in use")]
+    IdentityInUse,
+    /// Removing this would leave the account no way to log in.
+    #[error("last credential")]
+    LastCredential,
+    /// No finished round trip to a provider for this browser.
+    #[error("federation expired")]
+    FederationExpired,
+    /// The provider refused, or its answer did not verify.
+    #[error("federation failed")]
+    FederationFailed,
+    /// The provider could not be reached.
+    #[error("provider unavailable")]
+    ProviderUnavailable,
 }
 
 /// The JSON body of every error response.
@@ -128,17 +149,22 @@ impl AppError {
             | SecondFactorRequired { .. }
             | InvalidChallenge
             | InvalidCode
-            | InvalidPasskey => StatusCode::UNAUTHORIZED,
-            Forbidden | CsrfRejected | ReauthenticationRequired | EmailNotVerified => StatusCode::FORBIDDEN,
+            | InvalidPasskey
+            | FederationExpired
+            | FederationFailed => StatusCode::UNAUTHORIZED,
+            Forbidden | CsrfRejected | ReauthenticationRequired | EmailNotVerified | SignupDisabled => {
+                StatusCode::FORBIDDEN
+            }
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled | PasskeyExists => StatusCode::CONFLICT,
+            UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled | PasskeyExists | AccountExists
+            | IdentityInUse | LastCredential => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Unavailable(_) | EmailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | EmailUnavailable | ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -173,6 +199,13 @@ impl AppError {
             InvalidLink => "invalid_link",
             EmailNotVerified => "email_not_verified",
             EmailUnavailable => "email_unavailable",
+            AccountExists => "account_exists",
+            SignupDisabled => "signup_disabled",
+            IdentityInUse => "identity_in_use",
+            LastCredential => "last_credential",
+            FederationExpired => "federation_expired",
+            FederationFailed => "federation_failed",
+            ProviderUnavailable => "provider_unavailable",
         }
     }
 
@@ -208,6 +241,13 @@ impl AppError {
             InvalidLink => "This link is invalid, expired or already used; ask for a new one".into(),
             EmailNotVerified => "Confirm your email address first: follow the link in the mail we sent".into(),
             EmailUnavailable => "This server sends no mail; ask its operator for help".into(),
+            AccountExists => "An account with this email address exists: log in to it, then connect this provider from the account page".into(),
+            SignupDisabled => "No account is linked to this login, and new accounts cannot be made here".into(),
+            IdentityInUse => "This account at the provider is connected to another account here".into(),
+            LastCredential => "This is the account's only way to log in: set a password or add another way first".into(),
+            FederationExpired => "The login with the provider is unknown, expired, used or was started in another browser; start again".into(),
+            FederationFailed => "The login with the provider did not succeed; start again".into(),
+            ProviderUnavailable => "The provider cannot be reached right now; try again later or log in another way".into(),
         }
     }
 }
@@ -256,6 +296,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(Constraint::Username) => AppError::UsernameTaken,
             StoreError::Conflict(Constraint::Email) => AppError::EmailTaken,
+            StoreError::Conflict(Constraint::Identity) => AppError::IdentityInUse,
             StoreError::Unavailable(cause) => AppError::Unavailable(cause.to_string()),
             StoreError::Contended(cause) => AppError::Unavailable(cause.to_string()),
             StoreError::Gone => AppError::NotFound,

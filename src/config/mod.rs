@@ -20,8 +20,9 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 pub use hashing::*;
-pub use secrets::{mask_url_password, Secret};
+pub use secrets::{mask_url_password, provider_secret_variable, Secret};
 pub use sections::*;
+pub use validate::provider_url_problem;
 pub use values::*;
 
 /// Top-level keys that `LATCHKEY_<KEY>` variables may set. Other `LATCHKEY_*` variables
@@ -50,6 +51,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "log",
     "smtp",
     "passkeys",
+    "federation",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +80,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub smtp: SmtpConfig,
+    pub federation: FederationConfig,
 }
 
 impl Default for Config {
@@ -106,6 +109,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
             smtp: SmtpConfig::default(),
+            federation: FederationConfig::default(),
         }
     }
 }
@@ -142,12 +146,16 @@ impl Config {
             None => {}
         }
         let env = Env::prefixed("LATCHKEY_").split("__").filter(|key| {
-            let top = key.as_str().split('.').next().unwrap_or_default().to_ascii_lowercase();
-            TOP_LEVEL_KEYS.contains(&top.as_str())
+            let key = key.as_str().to_ascii_lowercase();
+            let top = key.split('.').next().unwrap_or_default();
+            // The providers are an array, which variables cannot index: their secrets are
+            // read by `load_provider_secrets`.
+            TOP_LEVEL_KEYS.contains(&top) && !key.starts_with("federation.providers")
         });
         figment = figment.merge(env).merge(Serialized::defaults(overrides));
         let mut config: Config = figment.extract().map_err(|e| ConfigError::Invalid(describe_figment_error(e)))?;
         config.load_secret_files()?;
+        config.load_provider_secrets(|name| std::env::var(name).ok())?;
         config.validate()?;
         Ok(config)
     }

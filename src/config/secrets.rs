@@ -74,7 +74,23 @@ pub(super) fn file_without_secrets(path: &Path) -> Result<figment::providers::Da
             )));
         }
     }
+    if let Ok(providers) = file.find_value("federation.providers") {
+        for (index, provider) in providers.as_array().into_iter().flatten().enumerate() {
+            if provider.as_dict().is_some_and(|d| d.contains_key("client_secret")) {
+                return Err(ConfigError::Invalid(format!(
+                    "federation.providers[{index}].client_secret may not be written in the configuration file: \
+                     set {} or client_secret_file",
+                    provider_secret_variable(index)
+                )));
+            }
+        }
+    }
     Ok(Toml::file_exact(path))
+}
+
+/// The variable that holds the client secret of the `index`th provider (from 0).
+pub fn provider_secret_variable(index: usize) -> String {
+    format!("LATCHKEY_FEDERATION__PROVIDERS__{index}__CLIENT_SECRET")
 }
 
 impl Config {
@@ -86,6 +102,27 @@ impl Config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError::Invalid(format!("{}_file {}: {e}", secret.key, path.display())))?;
             *value = Some(Secret(from_file(&text).into()));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Each provider's client secret: from its `client_secret_file`, else from its
+    /// variable (`var` reads the environment).
+    pub(super) fn load_provider_secrets(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for (index, provider) in self.federation.providers.iter_mut().enumerate() {
+            if let Some(path) = &provider.client_secret_file {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "federation.providers[{index}].client_secret_file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                provider.client_secret = Some(Secret(without_line_ending(&text).into()));
+            } else if let Some(value) = var(&provider_secret_variable(index)) {
+                provider.client_secret = Some(Secret(value));
+            }
         }
         Ok(())
     }

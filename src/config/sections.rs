@@ -340,3 +340,134 @@ impl Default for LogConfig {
         LogConfig { format: LogFormat::Pretty }
     }
 }
+
+/// Logging in with an account elsewhere (OpenID Connect providers, GitHub).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// Whether a first login through a provider makes an account; default: whether
+    /// signup is open.
+    pub auto_register: Option<bool>,
+    /// Whether a provider login may join the local account with the same email address.
+    /// Only with a provider that has `trust_email_verified`, an address that provider says
+    /// it verified, and a local address verified too.
+    pub link_existing_by_email: bool,
+    /// Longest one request to a provider may take.
+    pub timeout: Dur,
+    pub providers: Vec<ProviderConfig>,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            auto_register: None,
+            link_existing_by_email: false,
+            timeout: Dur::from_secs(10),
+            providers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenID Connect, configured by discovery at `{issuer}/.well-known/openid-configuration`.
+    #[default]
+    Oidc,
+    /// GitHub's OAuth 2.0 (no OpenID Connect): the identity is the numeric user id.
+    Github,
+}
+
+/// One provider people may log in with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `[a-z0-9-]+`: names the provider in URLs (`/api/federation/{id}/start`).
+    pub id: String,
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// The button's text ("Continue with {label}").
+    pub label: String,
+    /// OpenID Connect: the issuer, exactly as its ID tokens name it. GitHub: its web
+    /// address (default `https://github.com`; GitHub Enterprise: the server's).
+    #[serde(default)]
+    pub issuer: String,
+    /// GitHub only: its REST API (default `https://api.github.com`; GitHub Enterprise:
+    /// `https://HOST/api/v3`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    pub client_id: String,
+    /// Only from the environment (`LATCHKEY_FEDERATION__PROVIDERS__<N>__CLIENT_SECRET`,
+    /// N counting from 0 in the file's order) or `client_secret_file`.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Default: `openid email profile` (OpenID Connect), `read:user user:email` (GitHub).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Whether an address this provider calls verified counts as verified here.
+    #[serde(default)]
+    pub trust_email_verified: bool,
+    /// Whether a second factor the provider reports (`amr`) stands in for the account's
+    /// own second step.
+    #[serde(default)]
+    pub trust_upstream_mfa: bool,
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        ProviderConfig {
+            id: String::new(),
+            kind: ProviderKind::Oidc,
+            label: String::new(),
+            issuer: String::new(),
+            api_url: None,
+            client_id: String::new(),
+            client_secret: None,
+            client_secret_file: None,
+            scopes: Vec::new(),
+            trust_email_verified: false,
+            trust_upstream_mfa: false,
+        }
+    }
+}
+
+impl ProviderConfig {
+    /// The scopes asked for: the configured ones or the kind's default.
+    pub fn scopes(&self) -> Vec<String> {
+        if !self.scopes.is_empty() {
+            return self.scopes.clone();
+        }
+        let default: &[&str] = match self.kind {
+            ProviderKind::Oidc => &["openid", "email", "profile"],
+            ProviderKind::Github => &["read:user", "user:email"],
+        };
+        default.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The issuer exactly as configured (ID tokens must name it so), with GitHub's
+    /// default filled in.
+    pub fn issuer(&self) -> String {
+        match (self.kind, self.issuer.is_empty()) {
+            (ProviderKind::Github, true) => "https://github.com".into(),
+            _ => self.issuer.clone(),
+        }
+    }
+
+    /// GitHub's API base, without a trailing `/`.
+    pub fn api_url(&self) -> String {
+        self.api_url.as_deref().unwrap_or("https://api.github.com").trim_end_matches('/').into()
+    }
+}
+
+impl FederationConfig {
+    /// Whether a first provider login makes an account.
+    pub fn registers(&self, signup: &SignupConfig) -> bool {
+        self.auto_register.unwrap_or(signup.enabled)
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+}

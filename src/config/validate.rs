@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::secrets::mask_url_password;
-use super::{origin_of, Config, ConfigError, HashPolicy, JwtAlgorithm};
+use super::{origin_of, Config, ConfigError, HashPolicy, JwtAlgorithm, ProviderKind};
 
 impl Config {
     /// Every check that needs the configuration alone; the mail settings are checked by
@@ -130,8 +130,73 @@ impl Config {
                 "signup.require_verified_email needs smtp.url: without mail no address can be verified".into(),
             );
         }
+        self.validate_federation()?;
         Ok(())
     }
+}
+
+impl Config {
+    fn validate_federation(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::BTreeSet::new();
+        if !self.federation.providers.is_empty() && self.federation.timeout.is_zero() {
+            return Err(ConfigError::Invalid("federation.timeout must be greater than 0".into()));
+        }
+        for (index, p) in self.federation.providers.iter().enumerate() {
+            let invalid =
+                |msg: &str| Err(ConfigError::Invalid(format!("federation.providers[{index}] ({}): {msg}", p.id)));
+            let id_ok = !p.id.is_empty()
+                && p.id.len() <= 32
+                && p.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !id_ok {
+                return invalid("id must be 1 to 32 of a-z, 0-9 and -");
+            }
+            if !seen.insert(p.id.as_str()) {
+                return invalid("id is used by another provider");
+            }
+            if p.label.trim().is_empty() || p.client_id.trim().is_empty() {
+                return invalid("label and client_id are required");
+            }
+            if p.client_secret.as_ref().is_none_or(|s| s.0.is_empty()) {
+                return invalid(&format!(
+                    "no client secret: set {} or client_secret_file",
+                    super::provider_secret_variable(index)
+                ));
+            }
+            if p.kind == ProviderKind::Oidc && p.issuer.is_empty() {
+                return invalid("issuer is required (discovery is at {issuer}/.well-known/openid-configuration)");
+            }
+            let mut urls = vec![("issuer", p.issuer())];
+            if p.kind == ProviderKind::Github {
+                urls.push(("api_url", p.api_url()));
+            } else if p.api_url.is_some() {
+                return invalid("api_url is for kind = \"github\" only");
+            }
+            for (name, url) in urls {
+                if let Err(why) = provider_url_problem(&url) {
+                    return invalid(&format!("{name} {url:?}: {why}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a provider's URL may not be used: https only (http on this machine's loopback,
+/// for a provider beside latchkey), no credentials, query or fragment.
+pub fn provider_url_problem(url: &str) -> Result<(), &'static str> {
+    let Some(origin) = origin_of(url) else { return Err("is not an http(s) URL") };
+    if url.contains(['?', '#']) {
+        return Err("may not have a query or a fragment");
+    }
+    if origin.starts_with("http://") {
+        let host = origin.trim_start_matches("http://");
+        let host =
+            host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+        if !["127.0.0.1", "localhost", "[::1]"].contains(&host) {
+            return Err("must be https (http only on 127.0.0.1, localhost or [::1])");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use crate::config::{
 
 /// bcrypt reads at most 72 bytes; longer passwords are refused rather than truncated.
 pub const BCRYPT_MAX_BYTES: usize = 72;
+/// The stored "hash" of an account without a password (made through a provider): no
+/// password matches it, and no hash format reads it.
+pub const NO_PASSWORD: &str = "!none";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HashError {

@@ -118,7 +118,7 @@ pub async fn login(
 
 /// 401 `second_factor_required` with the challenge, and the cookie that binds it to
 /// this browser.
-fn second_factor_required(state: &AppState, pending: Pending) -> Response {
+pub(super) fn second_factor_required(state: &AppState, pending: Pending) -> Response {
     let binding = pending.binding_cookie.as_deref().map(|b| state.challenge_cookie.set(b));
     with_cookies(pending.into_error(), binding)
 }

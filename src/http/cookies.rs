@@ -15,18 +15,34 @@ pub struct SessionCookie {
 
 impl SessionCookie {
     pub fn new(config: &Config) -> SessionCookie {
-        SessionCookie::named(config, &config.session.cookie_name, config.session.absolute_timeout.secs())
+        SessionCookie::named(
+            config,
+            &config.session.cookie_name,
+            config.session.absolute_timeout.secs(),
+            config.session.same_site,
+        )
     }
 
     /// The cookie that binds a login challenge to the browser that got it: same
     /// attributes, its own name, and the challenge's lifetime.
     pub fn challenge(config: &Config) -> SessionCookie {
         let name = format!("{}_challenge", config.session.cookie_name);
-        SessionCookie::named(config, &name, crate::service::factors::CHALLENGE_SECS)
+        SessionCookie::named(config, &name, crate::service::factors::CHALLENGE_SECS, config.session.same_site)
     }
 
-    fn named(config: &Config, base: &str, max_age: i64) -> SessionCookie {
-        let same_site = config.session.same_site;
+    /// The cookie that binds a round trip to a provider to the browser that began it:
+    /// `SameSite=Lax` whatever the session's, since the provider's redirect back is a
+    /// cross-site navigation that must carry it.
+    pub fn federation(config: &Config) -> SessionCookie {
+        let name = format!("{}_federation", config.session.cookie_name);
+        let same_site = match config.session.same_site {
+            SameSite::None => SameSite::None,
+            _ => SameSite::Lax,
+        };
+        SessionCookie::named(config, &name, crate::service::federation::FLOW_SECS, same_site)
+    }
+
+    fn named(config: &Config, base: &str, max_age: i64, same_site: SameSite) -> SessionCookie {
         let secure = config.is_https() || same_site == SameSite::None;
         let name = if secure { format!("__Host-{base}") } else { base.to_string() };
         let same_site = match same_site {

@@ -214,6 +214,7 @@ fn csrf_refused(req: &Request, state: &AppState) -> bool {
             | "/api/password/forgot"
             | "/api/password/reset"
             | "/api/email/verify"
+            | "/api/federation/continue"
     );
     let by_cookie = state.cookie.read(headers).is_some() && bearer_token(headers).is_none();
     (logs_in || by_cookie) && !same_or_allowed_origin(headers, state)

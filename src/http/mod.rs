@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod cookies;
 pub mod extract;
+pub mod federation;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
@@ -52,6 +53,7 @@ fn main_router(state: AppState, metrics_here: bool) -> Router {
         .merge(posts::router())
         .merge(second_factors::router())
         .merge(passkeys::router())
+        .merge(federation::router())
         .merge(recovery::router())
         .merge(ops::router())
         .fallback(web::fallback)

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors, tokens};
+use super::{account, admin, auth, federation, ops, passkeys, posts, recovery, second_factors, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,9 +35,13 @@ use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors
         passkeys::begin_reauthentication, passkeys::reauthenticate_with_passkey,
         recovery::features, recovery::verify_email, recovery::resend_verification, recovery::forgot_password,
         recovery::reset_password, recovery::change_email,
+        federation::start, federation::callback, federation::continue_login, federation::link,
+        federation::reauthenticate, federation::my_identities, federation::unlink_my_identity,
+        federation::user_identities, federation::remove_user_identity,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
-    components(schemas(crate::domain::User, crate::error::ErrorBody)),
+    components(schemas(crate::domain::User, crate::error::ErrorBody, federation::Linked,
+        federation::ReauthenticatedByProvider, crate::service::tokens::TokenPair)),
     modifiers(&SecuritySchemes, &AvatarBodies, &CommonAnswers, &FieldRules, &Links),
     tags(
         (name = "sessions", description = "Signup, login and cookie sessions"),
@@ -48,6 +52,7 @@ use super::{account, admin, auth, ops, passkeys, posts, recovery, second_factors
         (name = "admin", description = "User administration and the audit log (role admin)"),
         (name = "posts", description = "The example protected resource"),
         (name = "recovery", description = "Email verification, forgotten passwords, address changes"),
+        (name = "federation", description = "Logging in with an account at an OpenID Connect provider or GitHub; connected accounts"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

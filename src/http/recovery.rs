@@ -38,6 +38,17 @@ pub struct Features {
     /// The domain passkeys are bound to: the app must be opened on it (or a subdomain).
     #[schema(example = "auth.example.com")]
     passkey_rp_id: Option<String>,
+    /// Providers people may log in with ("Continue with {label}" at
+    /// `/api/federation/{id}/start`).
+    providers: Vec<ProviderButton>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProviderButton {
+    #[schema(example = "google")]
+    id: String,
+    #[schema(example = "Google")]
+    label: String,
 }
 
 /// Which optional features this server has. Public.
@@ -50,6 +61,12 @@ pub async fn features(State(state): State<AppState>) -> axum::Json<Features> {
         require_verified_email: config.signup.require_verified_email,
         passkeys: state.ctx.passkeys.is_some(),
         passkey_rp_id: state.ctx.passkeys.as_ref().map(|rp| rp.rp_id.clone()),
+        providers: config
+            .federation
+            .providers
+            .iter()
+            .map(|p| ProviderButton { id: p.id.clone(), label: p.label.clone() })
+            .collect(),
     })
 }
 

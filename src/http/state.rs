@@ -22,6 +22,8 @@ pub struct AppStateInner {
     pub cookie: SessionCookie,
     /// Binds a cookie login's challenge to the browser (two-step login).
     pub challenge_cookie: SessionCookie,
+    /// Binds a round trip to a provider to the browser (federation).
+    pub federation_cookie: SessionCookie,
     pub public_origin: String,
     /// Origins that count as our own besides `public_origin` (its loopback aliases).
     pub own_origins: BTreeSet<String>,
@@ -45,6 +47,7 @@ impl AppState {
         Ok(AppState(Arc::new(AppStateInner {
             cookie: SessionCookie::new(&ctx.config),
             challenge_cookie: SessionCookie::challenge(&ctx.config),
+            federation_cookie: SessionCookie::federation(&ctx.config),
             public_origin: ctx.config.public_origin(),
             own_origins: ctx.config.own_origins(),
             allowed_origins: ctx.config.allowed_origins(),

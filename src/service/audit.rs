@@ -41,6 +41,9 @@ pub enum Kind {
     EmailChanged,
     PasskeyAdded,
     PasskeyRemoved,
+    FederatedLoginFailed,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl Kind {
@@ -74,6 +77,9 @@ impl Kind {
             Kind::EmailChanged => "email_changed",
             Kind::PasskeyAdded => "passkey_added",
             Kind::PasskeyRemoved => "passkey_removed",
+            Kind::FederatedLoginFailed => "federated_login_failed",
+            Kind::IdentityLinked => "identity_linked",
+            Kind::IdentityUnlinked => "identity_unlinked",
         }
     }
 }

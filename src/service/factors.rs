@@ -125,6 +125,7 @@ pub async fn challenge_if_needed(
     ctx: &Ctx,
     user: &User,
     epoch: i64,
+    amr: &[String],
     purpose: Purpose,
     client: &Client,
 ) -> Result<Option<Pending>, AppError> {
@@ -150,7 +151,9 @@ pub async fn challenge_if_needed(
     // A challenge is a login half made: minted, like a whole one, only from a password
     // that is still the account's.
     if !change.hold_credentials(user.id, epoch).await? {
-        return Err(Method::Password.stale());
+        let method =
+            if amr.iter().any(|m| m == "pwd") { Method::Password } else { Method::Provider { second_factor: false } };
+        return Err(method.stale());
     }
     let now = change.now;
     change
@@ -159,7 +162,7 @@ pub async fn challenge_if_needed(
             user_id: user.id,
             purpose: purpose.as_str(),
             binding_hash: &binding_hash,
-            amr: "pwd",
+            amr: &amr.join(" "),
             credentials_epoch: epoch,
             passkey_state: passkey_state.as_deref(),
             now,

@@ -19,7 +19,7 @@ use super::factors::{self, Login, Pending, Purpose, SecondProof};
 use super::proof::Proven;
 use super::sessions::{self, Issued};
 use super::tokens::{self, TokenPair};
-use super::{passkeys, password, throttle, users, Client, Ctx};
+use super::{federation, passkeys, password, throttle, users, Client, Ctx};
 use crate::domain::User;
 use crate::error::AppError;
 
@@ -105,6 +105,18 @@ pub async fn with_passkey(
     done(finish(ctx, proven, issue, client).await?)
 }
 
+/// `POST /api/federation/continue` for a login: the provider's verified answer, as the
+/// account it is (found, joined or made).
+pub async fn with_provider(
+    ctx: &Ctx,
+    returned: &federation::Returned,
+    issue: Issue<'_>,
+    client: &Client,
+) -> Result<Login<Minted>, AppError> {
+    let proven = federation::identities::login_proof(ctx, returned, client).await?;
+    finish(ctx, proven, issue, client).await
+}
+
 /// A proof that completes a login never asks for another step.
 fn done(login: Login<Minted>) -> Result<Minted, AppError> {
     match login {
@@ -116,7 +128,7 @@ fn done(login: Login<Minted>) -> Result<Minted, AppError> {
 /// Takes a verified proof to its end: a second step asked for, or a session or token
 /// pair minted.
 async fn finish(ctx: &Ctx, proven: Proven<'_>, issue: Issue<'_>, client: &Client) -> Result<Login<Minted>, AppError> {
-    let Proven { user, epoch, method, amr, change, slots } = proven;
+    let Proven { user, epoch, method, amr, change, slots, provider } = proven;
     // Told only to whoever proved who they are, so it reveals nothing to others.
     if users::must_verify_first(ctx, &user) {
         if let Some(slots) = slots {
@@ -125,7 +137,7 @@ async fn finish(ctx: &Ctx, proven: Proven<'_>, issue: Issue<'_>, client: &Client
         return Err(AppError::EmailNotVerified);
     }
     if !method.completes_login() {
-        if let Some(pending) = factors::challenge_if_needed(ctx, &user, epoch, issue.purpose(), client).await? {
+        if let Some(pending) = factors::challenge_if_needed(ctx, &user, epoch, &amr, issue.purpose(), client).await? {
             if let Some(slots) = slots {
                 throttle::password_accepted(ctx, slots).await;
             }
@@ -159,7 +171,7 @@ async fn finish(ctx: &Ctx, proven: Proven<'_>, issue: Issue<'_>, client: &Client
                 Event::new(Kind::LoginSucceeded, client)
                     .user(user.id)
                     .actor(Some(user.id))
-                    .detail(json!({"session_id": issued.id, "amr": amr})),
+                    .detail(json!({"session_id": issued.id, "amr": amr, "provider": provider})),
             )
             .await?;
             Minted::Session(user, issued)

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod avatars;
 pub mod codes;
 pub mod factors;
+pub mod federation;
 pub mod import;
 pub mod keys;
 pub mod login;
@@ -54,6 +55,8 @@ pub struct Ctx {
     pub mailer: Option<Arc<mail::Mailer>>,
     /// The passkey relying party; `None` when passkeys are off.
     pub passkeys: Option<Arc<passkeys::RelyingParty>>,
+    /// The configured federation providers.
+    pub federation: Arc<federation::Providers>,
 }
 
 impl Ctx {

@@ -301,7 +301,7 @@ pub async fn remove(ctx: &Ctx, user: &User, proof: &Proof, id: i64, client: &Cli
 /// holds for this site. Counted per address, since anyone may ask.
 pub async fn begin_login(ctx: &Ctx, client: &Client) -> Result<Ceremony, AppError> {
     let rp = relying_party(ctx)?;
-    throttle::reserve_passkey_ceremony(ctx, client).await?;
+    throttle::reserve_login_start(ctx, "passkey", client).await?;
     let (options, state) = rp.webauthn.start_discoverable_authentication().map_err(internal)?;
     let options = serde_json::to_value(options).map_err(internal)?;
     start_ceremony(ctx, LOGIN, None, &state, options).await

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::audit::{self, Event, Kind};
 use super::proof::{Method, Proven};
 use super::{throttle, Client, Ctx};
-use crate::crypto::password::{HashError, Verified};
+use crate::crypto::password::{HashError, Verified, NO_PASSWORD};
 use crate::domain::{Password, UserId};
 use crate::error::{AppError, FieldErrors};
 
@@ -61,7 +61,8 @@ pub async fn check(
     let (user, stored) = match row {
         Some(row) => {
             let (user, hash) = row.into_user();
-            (Some(user), Some(hash))
+            // An account without a password costs what an unknown one does.
+            (Some(user), Some(hash).filter(|h| h != NO_PASSWORD))
         }
         None => (None, None),
     };
@@ -107,8 +108,9 @@ fn login_key(username: &str) -> String {
 pub async fn verify_own(ctx: &Ctx, user_id: UserId, password: &str, field: &'static str) -> Result<(), AppError> {
     let slots = throttle::reserve_password_attempt(ctx, throttle::account_key(Some(user_id), ""), None).await??;
     let stored = ctx.store.user_by_id(user_id).await?.ok_or(AppError::Unauthorized)?.password_hash;
+    let stored = Some(stored).filter(|h| h != NO_PASSWORD);
     let attempt = if password.len() > LOGIN_PASSWORD_MAX_BYTES { "" } else { password };
-    let (verdict, _) = ctx.hasher.verify(attempt.to_string(), Some(stored)).await?;
+    let (verdict, _) = ctx.hasher.verify(attempt.to_string(), stored).await?;
     if verdict == Verified::Mismatch {
         let message = if field == "current_password" { "is not your current password" } else { "is not your password" };
         return Err(AppError::InvalidCredentials { fields: Some(FieldErrors::from([(field, message.to_string())])) });

@@ -16,12 +16,19 @@ pub enum Method {
     SecondStep,
     /// A passkey on its own: a login of its own, needing no second step.
     Passkey,
+    /// A login through a provider; `second_factor` when the provider checked one itself
+    /// and is trusted to say so (`trust_upstream_mfa`).
+    Provider { second_factor: bool },
 }
 
 impl Method {
     /// Whether this proof alone completes a login of an account with a second factor.
     pub fn completes_login(self) -> bool {
-        !matches!(self, Method::Password)
+        match self {
+            Method::Password => false,
+            Method::SecondStep | Method::Passkey => true,
+            Method::Provider { second_factor } => second_factor,
+        }
     }
 
     /// The answer when the credentials changed after this proof was checked (or the
@@ -31,6 +38,7 @@ impl Method {
             Method::Password => AppError::InvalidCredentials { fields: None },
             Method::SecondStep => AppError::InvalidChallenge,
             Method::Passkey => AppError::InvalidPasskey,
+            Method::Provider { .. } => AppError::FederationFailed,
         }
     }
 }
@@ -50,11 +58,18 @@ pub struct Proven<'c> {
     pub change: Option<Change<'c>>,
     /// Throttle slots the attempt holds, handed back once the login goes through.
     pub slots: Option<Slots>,
+    /// The provider a federated login came through, for the audit log.
+    pub provider: Option<String>,
 }
 
 impl<'c> Proven<'c> {
     pub fn new(user: User, epoch: i64, method: Method, amr: Vec<String>) -> Proven<'c> {
-        Proven { user, epoch, method, amr, change: None, slots: None }
+        Proven { user, epoch, method, amr, change: None, slots: None, provider: None }
+    }
+
+    pub fn from_provider(mut self, provider: &str) -> Proven<'c> {
+        self.provider = Some(provider.to_string());
+        self
     }
 
     pub fn with_slots(mut self, slots: Slots) -> Proven<'c> {

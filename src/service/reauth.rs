@@ -79,6 +79,17 @@ pub async fn reauthenticate_with_passkey(
     renew(change, user, proof, &["webauthn"], client).await
 }
 
+/// Proves again who the caller is with a fresh login at one of their providers
+/// (`federation::identities::reauthenticate` checked it).
+pub async fn reauthenticate_with_provider(
+    ctx: &Ctx,
+    user: &User,
+    proof: &Proof,
+    client: &Client,
+) -> Result<Reauthenticated, AppError> {
+    renew(ctx.begin().await?, user, proof, &["fed"], client).await
+}
+
 /// Records the new authentication time (a cookie session's, or a new access token with
 /// `methods` added to its `amr`) in `change`, audited, and commits.
 async fn renew(

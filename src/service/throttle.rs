@@ -145,11 +145,12 @@ pub async fn reserve_mail_for_account(ctx: &Ctx, user: UserId) -> Result<(), App
     }
 }
 
-/// One passkey login ceremony for the client's address (`throttle.login_per_ip` in the
-/// login window): each is a row in the database until it is finished or expires.
-pub async fn reserve_passkey_ceremony(ctx: &Ctx, client: &Client) -> Result<(), AppError> {
+/// One login started but not finished (a passkey ceremony, `scope = "passkey"`; a round
+/// trip to a provider, `"federation"`) for the client's address (`throttle.login_per_ip`
+/// in the login window): each is a row in the database until it is finished or expires.
+pub async fn reserve_login_start(ctx: &Ctx, scope: &str, client: &Client) -> Result<(), AppError> {
     let rule = Rule::new(ctx.config.throttle.login_per_ip, ctx.config.throttle.window.0);
-    match ctx.limiter.reserve(&ip_key("passkey", client.ip), rule, ctx.clock.now_ms()).await.map_err(unavailable)? {
+    match ctx.limiter.reserve(&ip_key(scope, client.ip), rule, ctx.clock.now_ms()).await.map_err(unavailable)? {
         Verdict::Granted(_) => Ok(()),
         Verdict::Denied { retry_after_secs, .. } => Err(AppError::RateLimited { retry_after_secs }),
     }

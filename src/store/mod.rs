@@ -9,6 +9,7 @@ pub mod audit;
 pub mod avatars;
 pub mod email;
 pub mod factors;
+pub mod federation;
 pub mod keys;
 mod keyset;
 pub mod passkeys;
@@ -61,6 +62,8 @@ pub enum StoreError {
 pub enum Constraint {
     Username,
     Email,
+    /// An identity at a provider (issuer, subject) that an account has already.
+    Identity,
     Other,
 }
 
@@ -74,6 +77,8 @@ impl From<sqlx::Error> for StoreError {
                     Constraint::Username
                 } else if text.contains("email_key") {
                     Constraint::Email
+                } else if text.contains("federated_identities") {
+                    Constraint::Identity
                 } else {
                     Constraint::Other
                 })
