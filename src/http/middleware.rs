@@ -80,7 +80,10 @@ pub async fn frame(State(state): State<AppState>, mut req: Request, next: Next) 
     h.insert(X_REQUEST_ID.clone(), id);
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // A stricter policy of the handler's own (a federation redirect) stays.
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    }
     // API answers are never cached; HSTS only on answers that travel over https to a
     // client of an https public URL (browsers ignore it over plain http anyway).
     if is_api && !h.contains_key(header::CACHE_CONTROL) {

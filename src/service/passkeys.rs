@@ -24,7 +24,7 @@ use webauthn_rs::prelude::{
 use super::audit::{self, Event, Kind};
 use super::proof::{Method, Proven};
 use super::stepup::{self, Proof};
-use super::throttle;
+use super::{throttle, users};
 use super::{Change, Client, Ctx};
 use crate::config::Config;
 use crate::crypto::token::{looks_like_token, new_token, token_hash};
@@ -288,6 +288,9 @@ pub async fn remove(ctx: &Ctx, user: &User, proof: &Proof, id: i64, client: &Cli
     change.bump_credentials(user.id).await?;
     if !change.delete_passkey(user.id, id).await? {
         return Err(AppError::NotFound);
+    }
+    if users::ways_in(&mut change, user.id).await? == 0 {
+        return Err(AppError::LastCredential);
     }
     audit::record(
         &mut change,

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::Ctx;
+use super::{Change, Ctx};
+use crate::crypto::password::NO_PASSWORD;
 use crate::domain::{User, UserId};
 use crate::error::AppError;
 
@@ -27,4 +28,14 @@ pub async fn user_id_by_username(ctx: &Ctx, username: &str) -> Result<UserId, Ap
 /// Whether this account may log in only after verifying its address.
 pub fn must_verify_first(ctx: &Ctx, user: &User) -> bool {
     ctx.config.signup.require_verified_email && user.email.is_some() && !user.email_verified
+}
+
+/// How many ways the account has to log in, counted in `change` (which holds the
+/// account's row): its password, its passkeys, its identities at providers.
+pub async fn ways_in(change: &mut Change<'_>, user_id: UserId) -> Result<i64, AppError> {
+    let row = change.user_by_id(user_id).await?.ok_or(AppError::NotFound)?;
+    let password = i64::from(row.password_hash != NO_PASSWORD);
+    let passkeys = change.count_passkeys(user_id).await?;
+    let identities = change.identities_of_user(user_id).await?.len() as i64;
+    Ok(password + passkeys + identities)
 }

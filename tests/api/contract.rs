@@ -191,7 +191,10 @@ async fn the_document_lists_every_answer_and_rule() {
             }
         }
     }
-    assert_eq!(operations, 53, "every route: API.md's, account recovery, second factors, passkeys and token logins");
+    assert_eq!(
+        operations, 62,
+        "every route: API.md's, account recovery, second factors, passkeys, token logins and federation"
+    );
 
     let schemas = &doc["components"]["schemas"];
     let required = |name: &str| {
