@@ -19,7 +19,7 @@ export function NoPasswordYet({ user, canMail }: { user: User; canMail: boolean 
   };
 
   return (
-    <div className="form">
+    <div className="form no-password">
       <p>
         Your account has no password yet: you log in with a connected account. A password lets you log in here directly
         too.

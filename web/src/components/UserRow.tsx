@@ -48,7 +48,7 @@ export function UserRow({ user, isMe, onChanged, onDeleted, withIdentities = fal
             {isMe ? <span className="badge">You</span> : null}
           </span>
         </td>
-        <td data-label="Email">{user.email ?? <span className="muted">—</span>}</td>
+        <td data-label="Email" className="email">{user.email ?? <span className="muted">—</span>}</td>
         <td data-label="Roles">
           <span>
             {user.roles.map((role) => (
@@ -61,7 +61,7 @@ export function UserRow({ user, isMe, onChanged, onDeleted, withIdentities = fal
         <td data-label="Created">
           <Time iso={user.created_at} />
         </td>
-        <td data-label="Actions" className="actions">
+        <td data-label="Actions" className={withIdentities ? "actions actions-wrap" : "actions"}>
           <button
             type="button"
             className="button button-small"
