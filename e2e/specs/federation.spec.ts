@@ -1,6 +1,7 @@
-import { logIn, logOut, screenshot, signUp, skipWithoutChromium, uniqueName } from "../support/fixtures.ts";
+import { logIn, logOut, screenshot, signUp, skipWithoutChromium } from "../support/fixtures.ts";
 import {
   expect,
+  person,
   PROVIDERS,
   requireUpstreamPackages,
   signInAtGitHub,
@@ -14,24 +15,6 @@ requireUpstreamPackages();
 
 const TEST = PROVIDERS.oidc.label;
 const GITHUB = PROVIDERS.github.label;
-
-/** A person with an account at both providers, under names no other test of this run uses. */
-function person(prefix: string) {
-  const username = uniqueName(prefix).replace(/-/g, "_");
-  const email = `${username}@example.com`;
-  return {
-    username,
-    email,
-    oidc: { sub: `sub-${username}`, email, email_verified: true, preferred_username: username, name: username },
-    github: {
-      id: Math.floor(Math.random() * 1e9),
-      login: `gh-${username}`,
-      name: username,
-      email: null,
-      emails: [{ email, primary: true, verified: true, visibility: "private" }],
-    },
-  };
-}
 
 test("sign up with the test provider, connect GitHub on the account page, disconnect down to the last way in", async ({
   page,
@@ -153,6 +136,21 @@ test("failures are explained in words with a way back: no flow, and an email tha
     await expect(page.getByRole("heading", { level: 1, name: "Log in" })).toBeVisible();
   });
 
+  await test.step("the person refuses at the provider", async () => {
+    await page.goto("/login");
+    const authorize = page.waitForRequest((request) => request.url().startsWith(`${upstreams.oidc.url}/auth?`));
+    await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+    const state = new URL((await authorize).url()).searchParams.get("state");
+    expect(state).toBeTruthy();
+    await expect(page.getByRole("heading", { level: 1, name: "Sign in to the test provider" })).toBeVisible();
+    // What a provider's "Cancel" answers (RFC 6749 §4.1.2.1): back to the callback with the
+    // same state and an error instead of a code.
+    await page.goto(`/api/federation/${PROVIDERS.oidc.id}/callback?error=access_denied&state=${encodeURIComponent(state!)}`);
+    await expect(page.getByRole("alert")).toContainText("Signing in with the provider did not work");
+    expect(new URL(page.url()).pathname).toBe("/login/federated");
+    await screenshot(page, "federation-failed");
+  });
+
   await test.step("a provider account whose email an existing account has is not joined to it", async () => {
     const carol = person("fedexists");
     const account = { username: carol.username, password: "quartz meadow 1902" };
@@ -183,40 +181,46 @@ test("failures are explained in words with a way back: no flow, and an email tha
   });
 });
 
-test.describe("with a short step-up window", () => {
-  // The provider login is soon too old to change the ways of logging in.
-  test.use({ serverConfig: '[security]\nstep_up_window = "3s"' });
+test("an admin sees a user's connected accounts and removes one, but not the user's last way in", async ({
+  page,
+  browser,
+  baseURL,
+  admin,
+  upstreams,
+}) => {
+  const erin = person("fedadmin");
+  await upstreams.oidc.addAccounts([erin.oidc]);
+  await upstreams.github.addAccounts([erin.github]);
+  await page.goto("/login?next=%2Faccount");
+  await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
+  await signInAtTestProvider(page, erin.oidc.sub);
+  await page.getByRole("region", { name: "Connected accounts" }).getByRole("button", { name: `Connect ${GITHUB}` }).click();
+  await signInAtGitHub(page, erin.github.login);
+  await expect(page.getByText(`Connected ${GITHUB}.`)).toBeVisible();
 
-  test("an account without a password confirms at its provider, then the change goes through", async ({
-    page,
-    upstreams,
-  }) => {
-    const dora = person("fedstep");
-    await upstreams.oidc.addAccounts([dora.oidc]);
-    await upstreams.github.addAccounts([dora.github]);
+  const adminContext = await browser.newContext({ baseURL });
+  const asAdmin = await adminContext.newPage();
+  await logIn(asAdmin, admin);
+  await expect(asAdmin.getByRole("heading", { level: 1, name: `Welcome, ${admin.username}!` })).toBeVisible();
+  await asAdmin.goto("/admin/users");
+  await asAdmin.getByRole("button", { name: `Connected accounts of ${erin.username}` }).click();
+  const accounts = asAdmin.getByRole("group", { name: `Connected accounts of ${erin.username}` });
+  await expect(accounts.getByRole("listitem")).toHaveCount(2);
+  await expect(accounts).toContainText(`${erin.username} has no password`);
+  // Clicking scrolled the wide table sideways; the picture shows it from its start.
+  await asAdmin.locator(".table-wrap").evaluate((wrap) => (wrap.scrollLeft = 0));
+  await screenshot(asAdmin, "federation-admin-identities");
 
-    await page.goto("/login?next=%2Faccount");
-    await page.getByRole("link", { name: `Continue with ${TEST}` }).click();
-    await signInAtTestProvider(page, dora.oidc.sub);
-    await expect(page.getByRole("heading", { level: 1, name: "Your account" })).toBeVisible();
-    const section = page.getByRole("region", { name: "Connected accounts" });
-    await expect(section.getByRole("list", { name: "Connected accounts" })).toContainText(TEST);
+  await accounts.getByRole("button", { name: `Remove ${TEST} from ${erin.username}` }).click();
+  await accounts.getByRole("button", { name: "Remove", exact: true }).click();
+  await expect(accounts.getByText(`${TEST} no longer logs in to ${erin.username}.`)).toBeVisible();
+  await expect(accounts.getByRole("listitem")).toHaveCount(1);
 
-    // The server counts whole seconds: 4.5 s on, the login is older than the 3 s window.
-    await page.waitForTimeout(4_500);
-    await section.getByRole("button", { name: `Connect ${GITHUB}` }).click();
-    const prompt = section.getByRole("group", { name: "Confirm it is you" });
-    await expect(prompt).toContainText(`log in again with ${TEST}`);
-    await expect(prompt.getByLabel("Your password")).toHaveCount(0);
-    await screenshot(page, "federation-step-up-prompt");
-    await prompt.getByRole("button", { name: `Confirm with ${TEST}` }).click();
-
-    // prompt=login: the provider asks again even though it knows this browser.
-    await signInAtTestProvider(page, dora.oidc.sub);
-    // Back on the account page, the interrupted connect goes on by itself to GitHub.
-    await expect(page).toHaveURL(new RegExp(`^${upstreams.github.url}/`));
-    await signInAtGitHub(page, dora.github.login);
-    await expect(page.getByText(`Connected ${GITHUB}.`)).toBeVisible();
-    await expect(section.getByRole("list", { name: "Connected accounts" }).getByRole("listitem")).toHaveCount(2);
-  });
+  await accounts.getByRole("button", { name: `Remove ${GITHUB} from ${erin.username}` }).click();
+  await accounts.getByRole("button", { name: "Remove", exact: true }).click();
+  await expect(accounts.getByRole("alert")).toHaveText(
+    `That is the only way ${erin.username} can log in: they need a password or a passkey first.`,
+  );
+  await expect(accounts.getByRole("listitem")).toHaveCount(1);
+  await adminContext.close();
 });

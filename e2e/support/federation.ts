@@ -1,5 +1,5 @@
 import { expect, type Page } from "@playwright/test";
-import { test as base } from "./fixtures.ts";
+import { test as base, uniqueName } from "./fixtures.ts";
 import { startServers } from "./latchkey.ts";
 import { missingUpstreamPackages, startUpstream, type Upstream } from "./upstream.ts";
 
@@ -99,4 +99,22 @@ export async function signInAtTestProvider(page: Page, sub: string): Promise<voi
 export async function signInAtGitHub(page: Page, login: string): Promise<void> {
   await page.getByLabel("Username or email address").fill(login);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** A person with an account at both providers, under names no other test of this run uses. */
+export function person(prefix: string) {
+  const username = uniqueName(prefix).replace(/-/g, "_");
+  const email = `${username}@example.com`;
+  return {
+    username,
+    email,
+    oidc: { sub: `sub-${username}`, email, email_verified: true, preferred_username: username, name: username },
+    github: {
+      id: Math.floor(Math.random() * 1e9),
+      login: `gh-${username}`,
+      name: username,
+      email: null,
+      emails: [{ email, primary: true, verified: true, visibility: "private" }],
+    },
+  };
 }
