@@ -187,6 +187,23 @@ describe("Connected accounts", () => {
     expect(requests.find((r) => r.path === "/api/password/forgot")?.json).toEqual({ username: "ada@example.com" });
   });
 
+  it("does not ask an account without a password for one to change the address or turn off the app", async () => {
+    mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github], has_password: false }),
+      "GET /api/me/second-factors": () => json({ totp_enabled: true, totp_pending: false, recovery_codes_left: 10, methods: ["totp"] }),
+    });
+    renderApp("/account");
+
+    const email = await screen.findByRole("region", { name: "Change email address" });
+    expect(await within(email).findByText(/needs your password, and your account has none yet/)).toBeInTheDocument();
+    expect(within(email).queryByLabelText("Current password")).not.toBeInTheDocument();
+    const security = screen.getByRole("region", { name: "Two-step verification" });
+    await userEvent.click(await within(security).findByRole("button", { name: "Turn off" }));
+    expect(within(security).getByText(/Turning the authenticator app off needs your password/)).toBeInTheDocument();
+    expect(within(security).queryByLabelText("Your password")).not.toBeInTheDocument();
+  });
+
   it("is absent, and nothing is asked, when the server has no providers", async () => {
     const { requests } = mockFetch({ ...account, "GET /api/features": () => json({ ...features, providers: [] }) });
     renderApp("/account");

@@ -15,6 +15,7 @@ import { CurrentPasswordField } from "./CurrentPasswordField";
 import { Field } from "./Field";
 import { ReauthPrompt } from "./ReauthPrompt";
 import { RecoveryCodesPanel } from "./RecoveryCodesPanel";
+import { useStepUp } from "./StepUpContext";
 import { SubmitOrCancel } from "./SubmitOrCancel";
 import { useForm } from "./useForm";
 
@@ -171,6 +172,7 @@ function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: (
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const form = useForm(["password", "code"]);
+  const { hasPassword } = useStepUp();
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
@@ -185,6 +187,19 @@ function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: (
     );
     if (ok) onDisabled();
   };
+
+  if (!hasPassword) {
+    return (
+      <div className="form">
+        <p>Turning the authenticator app off needs your password, and your account has none yet: set one first.</p>
+        <div className="button-row">
+          <button type="button" className="button" onClick={onCancel}>
+            Back
+          </button>
+        </div>
+      </div>
+    );
+  }
 
   return (
     <form id={form.formId} className="form" onSubmit={onSubmit} noValidate aria-label="Turn off authenticator app">

@@ -69,7 +69,12 @@ export function AccountPage() {
         {features?.email ? (
           <section className="card" aria-labelledby="email-heading">
             <h2 id="email-heading">Change email address</h2>
-            <ChangeEmailForm username={user.username} />
+            {hasPassword ? (
+              <ChangeEmailForm username={user.username} />
+            ) : (
+              // The change is confirmed with the current password, which this account lacks.
+              <p className="muted">Changing your address needs your password, and your account has none yet: set one first.</p>
+            )}
           </section>
         ) : null}
         <section className="card" aria-labelledby="password-heading">
