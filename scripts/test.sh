@@ -4,7 +4,9 @@
 #      suite once more on PostgreSQL. LATCHKEY_TEST_POSTGRES_URL names the PostgreSQL
 #      server (the cluster, race and fault tests use it in both runs; Redis is taken from
 #      LATCHKEY_TEST_REDIS_URL, default redis://127.0.0.1:6379). Without it those are
-#      skipped, except under CI=true, where they must run.
+#      skipped, except under CI=true, where they must run. The federation tests start
+#      their identity providers with Node from tests/upstream (installed here when its
+#      node_modules is missing, and smoke-tested first); without them they fail.
 #   2. the contract: schemathesis against the release binary (scripts/contract.sh; needs
 #      python3 with venv, and PyPI the first time),
 #   3. two instances on PostgreSQL behind Debian's nginx with deploy/'s configuration
@@ -22,6 +24,9 @@ if [ "${CI:-}" = "true" ] && [ -z "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
   echo "test.sh: CI=true requires LATCHKEY_TEST_POSTGRES_URL (the PostgreSQL run may not be skipped)" >&2
   exit 1
 fi
+
+step "Upstream identity providers for the federation tests (tests/upstream): install, smoke-test"
+(cd tests/upstream && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
 
 step "Rust tests (integration suite on SQLite)"
 LATCHKEY_TEST_BACKEND=sqlite cargo test --release --all-targets
