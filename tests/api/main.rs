@@ -4,6 +4,7 @@ mod helpers;
 mod proxy;
 mod smtp;
 mod soft_authenticator;
+mod upstream;
 
 mod account;
 mod admin;
@@ -18,6 +19,7 @@ mod credentials;
 mod csrf_cors;
 mod durability;
 mod faults;
+mod federation;
 mod hostile_input;
 mod operations;
 mod passkeys;
