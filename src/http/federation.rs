@@ -45,10 +45,13 @@ pub struct StartParams {
 }
 
 /// Sends the browser to the provider (authorization code with PKCE, `state`, `nonce`)
-/// and sets the cookie that binds the round trip to this browser.
+/// and sets the cookie that binds the round trip to this browser. A browser's page
+/// navigation that cannot begin (the provider is down, too many attempts) is sent to the
+/// web app's `/login/federated?error=<code>` instead of a JSON error page.
 #[utoipa::path(get, path = "/api/federation/{provider}/start", tag = "federation",
     params(("provider" = String, Path, description = "The provider's id, as in `GET /api/features`"), StartParams),
     responses((status = 302, description = "To the provider's authorization endpoint; sets the federation cookie"),
+        (status = 303, description = "A browser navigation (`Sec-Fetch-Mode: navigate`) that cannot begin: to `/login/federated?error=<code>`"),
         (status = 404, description = "No such provider", body = ErrorBody),
         (status = 422, description = "return_to is not a path on this site", body = ErrorBody),
         (status = 429, body = ErrorBody),
@@ -57,9 +60,22 @@ pub async fn start(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     Query(params): Query<StartParams>,
+    headers: HeaderMap,
     client: Client,
 ) -> Result<Response, AppError> {
-    let started = federation::start(&state.ctx, &provider, Intent::Login, params.return_to.as_deref(), &client).await?;
+    let return_to = params.return_to.as_deref();
+    let started = match federation::start(&state.ctx, &provider, Intent::Login, return_to, &client).await {
+        Ok(started) => started,
+        Err(e @ (AppError::ProviderUnavailable | AppError::RateLimited { .. })) if is_navigation(&headers) => {
+            let back = federation::checked_return_to(return_to, "/").unwrap_or_else(|_| "/".into());
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            let location = federation::continue_page(&back) + "&error=" + e.code();
+            response.headers_mut().insert(header::LOCATION, header_value(&location)?);
+            no_store(response.headers_mut());
+            return Ok(response);
+        }
+        Err(e) => return Err(e),
+    };
     let Started { location, binding } = started;
     let mut response = with_cookies(StatusCode::FOUND, [state.federation_cookie.set(&binding)]);
     let headers = response.headers_mut();
@@ -311,6 +327,11 @@ pub async fn remove_user_identity(
     };
     identities::remove_for_user(&state.ctx, &admin.0.user, id, identity_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A browser's page navigation (a clicked button), not a script's request.
+fn is_navigation(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-mode").is_some_and(|v| v.as_bytes() == b"navigate")
 }
 
 fn header_value(location: &str) -> Result<HeaderValue, AppError> {

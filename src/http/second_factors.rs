@@ -214,7 +214,7 @@ pub async fn disable_totp(
     Json(req): Json<DisableTotpRequest>,
 ) -> Result<StatusCode, AppError> {
     let code = Code::from_fields(req.code.as_deref(), req.recovery_code.as_deref())?;
-    factors::disable_totp(&state.ctx, &caller.user, req.password.as_deref(), code, &client).await?;
+    factors::disable_totp(&state.ctx, &caller.user, &caller.proof, req.password.as_deref(), code, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

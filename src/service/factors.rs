@@ -383,15 +383,24 @@ pub async fn regenerate_recovery_codes(
 pub async fn disable_totp(
     ctx: &Ctx,
     user: &User,
+    proof: &Proof,
     password: Option<&str>,
     code: Code<'_>,
     client: &Client,
 ) -> Result<(), AppError> {
-    let password = password.filter(|p| !p.is_empty()).ok_or_else(|| AppError::validation("password", "is required"))?;
+    let password = password.filter(|p| !p.is_empty());
+    // An account without a password proves itself by a recent login at its provider.
+    let with_password = password::has_password(ctx, user.id).await?;
+    if with_password && password.is_none() {
+        return Err(AppError::validation("password", "is required"));
+    }
     if methods(ctx, user.id).await?.is_empty() {
         return Err(AppError::NotFound);
     }
-    password::verify_own(ctx, user.id, password, "password").await?;
+    match password {
+        Some(password) if with_password => password::verify_own(ctx, user.id, password, "password").await?,
+        _ => stepup::require_recent(ctx, proof).await?,
+    }
     let (mut change, slots) = codes::check(ctx, user.id, &code, client).await?;
     change.bump_credentials(user.id).await?;
     change.delete_second_factors(user.id).await?;

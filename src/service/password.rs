@@ -119,6 +119,14 @@ pub async fn verify_own(ctx: &Ctx, user_id: UserId, password: &str, field: &'sta
     Ok(())
 }
 
+/// Whether the account has a password (one made through a provider has none until its
+/// owner sets one with a reset link): where it has none, a sensitive change asks for a
+/// recent authentication (at the provider) instead of the password.
+pub async fn has_password(ctx: &Ctx, user_id: UserId) -> Result<bool, AppError> {
+    let row = ctx.store.user_by_id(user_id).await?.ok_or(AppError::Unauthorized)?;
+    Ok(row.password_hash != NO_PASSWORD)
+}
+
 /// Whether passwords are hashed with bcrypt, whose input stops at 72 bytes.
 pub fn is_bcrypt(ctx: &Ctx) -> bool {
     ctx.hasher.algorithm() == crate::config::PasswordAlgorithm::Bcrypt

@@ -292,7 +292,9 @@ pub async fn change_email(
     // Like a password change: a recent authentication, not just any live session.
     stepup::require_recent(ctx, proof).await?;
     let mut fields = FieldErrors::new();
-    if current_password.is_none_or(str::is_empty) {
+    // An account without a password has just proven itself at its provider (step-up).
+    let with_password = password::has_password(ctx, user.id).await?;
+    if with_password && current_password.is_none_or(str::is_empty) {
         fields.insert("current_password", "is required".into());
     }
     let new = match new_email {
@@ -301,14 +303,16 @@ pub async fn change_email(
     }
     .map_err(|e| fields.insert("new_email", e.into()))
     .ok();
-    let (Some(current), Some(new)) = (current_password, new) else { return Err(AppError::Validation(fields)) };
+    let Some(new) = new else { return Err(AppError::Validation(fields)) };
     if !fields.is_empty() {
         return Err(AppError::Validation(fields));
     }
     if user.email.as_deref().map(str::to_lowercase) == Some(new.key()) {
         return Err(AppError::validation("new_email", "is already your address"));
     }
-    password::verify_own(ctx, user.id, current, "current_password").await?;
+    if let (true, Some(current)) = (with_password, current_password) {
+        password::verify_own(ctx, user.id, current, "current_password").await?;
+    }
     if ctx.store.user_by_login(&new.key()).await?.is_some() {
         return Err(AppError::EmailTaken);
     }

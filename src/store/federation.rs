@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::users::UserRow;
 use super::{in_tx, on_reader, on_writer, Store, StoreError, Tx};
 use crate::domain::UserId;
 
@@ -54,6 +55,16 @@ pub struct NewFlow<'a> {
     pub expires_at: i64,
 }
 
+#[derive(FromRow)]
+struct AccountByIdentity {
+    identity_id: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+const USER_COLUMNS_OF_U: &str =
+    "u.id, u.username, u.email, u.email_verified, u.password_hash, u.roles, u.created_at, u.credentials_epoch";
+
 const IDENTITY_COLUMNS: &str =
     "id, user_id, provider, issuer, subject, email, email_verified, created_at, last_used_at";
 const FLOW_COLUMNS: &str = "id, provider, intent, user_id, pkce_verifier, nonce_hash, return_to, result, created_at";
@@ -62,6 +73,20 @@ impl Store {
     pub async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<IdentityRow>, StoreError> {
         let sql = format!("SELECT {IDENTITY_COLUMNS} FROM federated_identities WHERE issuer = $1 AND subject = $2");
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(issuer).bind(subject).fetch_optional(pool).await)?)
+    }
+
+    /// The account an identity belongs to, read in one statement with the identity: its
+    /// credentials epoch is the one the identity was found under, so a login through an
+    /// identity that is being removed mints nothing.
+    pub async fn account_by_identity(&self, issuer: &str, subject: &str) -> Result<Option<(i64, UserRow)>, StoreError> {
+        let sql = format!(
+            "SELECT i.id AS identity_id, {} FROM federated_identities i JOIN users u ON u.id = i.user_id
+             WHERE i.issuer = $1 AND i.subject = $2",
+            USER_COLUMNS_OF_U
+        );
+        let row: Option<AccountByIdentity> =
+            on_reader!(self, |pool| sqlx::query_as(&sql).bind(issuer).bind(subject).fetch_optional(pool).await)?;
+        Ok(row.map(|r| (r.identity_id, r.user)))
     }
 
     pub async fn identities_of_user(&self, user_id: UserId) -> Result<Vec<IdentityRow>, StoreError> {

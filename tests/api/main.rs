@@ -20,6 +20,7 @@ mod csrf_cors;
 mod durability;
 mod faults;
 mod federation;
+mod federation_races;
 mod hostile_input;
 mod operations;
 mod passkeys;

@@ -80,20 +80,16 @@ pub async fn login_proof(ctx: &Ctx, returned: &Returned, client: &Client) -> Res
     let config = &provider.config;
     let asserted = &returned.asserted;
     let email_trusted = config.trust_email_verified && asserted.email_verified;
-    let (user, epoch) = match ctx.store.identity_by_subject(&asserted.issuer, &asserted.subject).await? {
-        Some(row) => {
-            let account = ctx.store.user_by_id(row.user_id).await?.ok_or(AppError::FederationFailed)?;
-            let epoch = account.credentials_epoch;
-            let mut change = ctx.begin().await?;
-            let now = change.now;
-            change.identity_used(row.id, asserted.email.as_deref(), asserted.email_verified, now).await?;
-            change.commit().await?;
-            (account.into_user().0, epoch)
-        }
+    let (user, epoch) = match known_account(ctx, asserted).await? {
+        Some(known) => known,
         None => match existing_by_email(ctx, asserted).await? {
             Some((existing, epoch)) => {
                 let may_join = ctx.config.federation.link_existing_by_email && email_trusted && existing.email_verified;
-                if !may_join {
+                // The same person's other login may have made the account with this
+                // identity since it was looked up.
+                if let Some(known) = known_account(ctx, asserted).await? {
+                    known
+                } else if !may_join {
                     audit::record_alone(
                         ctx,
                         Event::new(Kind::FederatedLoginFailed, client)
@@ -102,13 +98,30 @@ pub async fn login_proof(ctx: &Ctx, returned: &Returned, client: &Client) -> Res
                     )
                     .await?;
                     return Err(AppError::AccountExists);
+                } else {
+                    let mut change = ctx.begin().await?;
+                    match add_identity(&mut change, existing.id, &returned.provider, asserted, "email", client).await {
+                        Ok(_) => {
+                            change.commit().await?;
+                            (existing, epoch)
+                        }
+                        // A racing login of the same person joined it first.
+                        Err(AppError::IdentityInUse) => {
+                            drop(change);
+                            known_account(ctx, asserted).await?.ok_or(AppError::IdentityInUse)?
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                let mut change = ctx.begin().await?;
-                add_identity(&mut change, existing.id, &returned.provider, asserted, "email", client).await?;
-                change.commit().await?;
-                (existing, epoch)
             }
-            None => (register(ctx, &returned.provider, asserted, email_trusted, client).await?, 0),
+            None => match register(ctx, &returned.provider, asserted, email_trusted, client).await {
+                Ok(user) => (user, 0),
+                // The same person's other login made the account a moment ago.
+                Err(AppError::IdentityInUse | AppError::AccountExists) => {
+                    known_account(ctx, asserted).await?.ok_or(AppError::AccountExists)?
+                }
+                Err(e) => return Err(e),
+            },
         },
     };
     let upstream_mfa =
@@ -118,6 +131,20 @@ pub async fn login_proof(ctx: &Ctx, returned: &Returned, client: &Client) -> Res
         amr.push("mfa".into());
     }
     Ok(Proven::new(user, epoch, Method::Provider { second_factor: upstream_mfa }, amr).from_provider(&config.id))
+}
+
+/// The account the identity belongs to, if any, and its credentials epoch; the
+/// identity's use is recorded.
+async fn known_account(ctx: &Ctx, asserted: &Asserted) -> Result<Option<(User, i64)>, AppError> {
+    let Some((identity_id, account)) = ctx.store.account_by_identity(&asserted.issuer, &asserted.subject).await? else {
+        return Ok(None);
+    };
+    let epoch = account.credentials_epoch;
+    let mut change = ctx.begin().await?;
+    let now = change.now;
+    change.identity_used(identity_id, asserted.email.as_deref(), asserted.email_verified, now).await?;
+    change.commit().await?;
+    Ok(Some((account.into_user().0, epoch)))
 }
 
 /// The local account with the provider's address, if any, and its credentials epoch.

@@ -221,7 +221,8 @@ pub async fn callback(
     Ok(continue_page(&flow.return_to))
 }
 
-fn continue_page(return_to: &str) -> String {
+/// The web app's page that finishes a round trip, with where to go afterwards.
+pub fn continue_page(return_to: &str) -> String {
     let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     format!("/login/federated?return_to={encoded}")
 }

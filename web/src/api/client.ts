@@ -235,6 +235,11 @@ function codeForStatus(status: number): string {
   }
 }
 
+/** The sentence for an error code the server sent in a redirect (`?error=`), not a response. */
+export function describeCode(code: string, status: number): string {
+  return describe(code, status, undefined);
+}
+
 function describe(code: string, status: number, retryAfter: number | undefined): string {
   switch (code) {
     case "bad_request":

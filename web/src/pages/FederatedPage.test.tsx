@@ -190,4 +190,11 @@ describe("Back from the provider (/login/federated)", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(/already connected to another account/);
     expect(screen.getByRole("link", { name: "Back to your account" })).toHaveAttribute("href", "/account");
   });
+
+  it("shows why a round trip could not begin, without continuing anything", async () => {
+    const { requests } = mockFetch({ ...signedOut });
+    renderApp("/login/federated?error=provider_unavailable&return_to=%2F");
+    expect(await screen.findByText(/provider could not be reached/)).toBeInTheDocument();
+    expect(requests.filter((r) => r.path === "/api/federation/continue")).toHaveLength(0);
+  });
 });

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { errorMessage, isApiError, type SecondFactorChallenge } from "../api/client";
+import { describeCode, errorMessage, isApiError, type SecondFactorChallenge } from "../api/client";
 import { continueFederation } from "../api/federation";
 import { useAuth } from "../auth/AuthContext";
 import { loginPathFor, safeReturnTo } from "../auth/next";
@@ -25,7 +25,11 @@ export function FederatedPage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const queryReturnTo = params.get("return_to");
-  const [outcome, setOutcome] = useState<Outcome>({ kind: "working" });
+  // The round trip could not even begin (the provider is down): nothing to continue.
+  const startError = params.get("error");
+  const [outcome, setOutcome] = useState<Outcome>(
+    startError ? { kind: "failed", message: describeCode(startError, 503) } : { kind: "working" },
+  );
   // React's development double effects must not spend the single-use flow twice.
   const started = useRef(false);
   // Wait for the session check of this page load: its "nobody" must not land
@@ -33,7 +37,7 @@ export function FederatedPage() {
   const authKnown = state.status !== "loading";
 
   useEffect(() => {
-    if (!authKnown || started.current) return;
+    if (!authKnown || started.current || startError) return;
     started.current = true;
     const go = (to: string, returnState?: FederationReturnState) => navigate(to, { replace: true, state: returnState });
     continueFederation().then(
@@ -60,7 +64,7 @@ export function FederatedPage() {
         }
       },
     );
-  }, [authKnown, navigate, queryReturnTo, signedIn]);
+  }, [authKnown, navigate, queryReturnTo, signedIn, startError]);
 
   if (outcome.kind === "second_factor") {
     return (
