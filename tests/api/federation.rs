@@ -773,8 +773,16 @@ async fn a_rotated_signing_key_is_fetched_again() {
 
 // ---- A provider down, slow or flooding ----
 
+/// A port free now, below Linux's ephemeral range, so that no other test's listener on
+/// port 0 (another provider, say) is given it while this test expects it closed.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    for _ in 0..100 {
+        let port = rand::random_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000..32000");
 }
 
 #[tokio::test]
