@@ -30,8 +30,12 @@ export function confirmTotp(code: string): Promise<RecoveryCodes> {
   return request<RecoveryCodes>("POST", "/api/me/totp/confirm", { json: { code } });
 }
 
-export function disableTotp(password: string, proof: { code: string } | { recovery_code: string }): Promise<void> {
-  return request<void>("POST", "/api/me/totp/disable", { json: { password, ...proof } });
+/**
+ * An account without a password sends none (`undefined`): a recent login at
+ * its provider stands in for it, else `reauthentication_required`.
+ */
+export function disableTotp(password: string | undefined, proof: { code: string } | { recovery_code: string }): Promise<void> {
+  return request<void>("POST", "/api/me/totp/disable", { json: password === undefined ? proof : { password, ...proof } });
 }
 
 export function regenerateRecoveryCodes(): Promise<RecoveryCodes> {

@@ -24,9 +24,14 @@ export function resetPassword(token: string, newPassword: string): Promise<void>
   return request<void>("POST", "/api/password/reset", { json: { token, new_password: newPassword } });
 }
 
-/** Mails a link to `newEmail`; the address changes only when that link is followed. */
-export function changeEmail(currentPassword: string, newEmail: string): Promise<void> {
-  return request<void>("PUT", "/api/me/email", { json: { current_password: currentPassword, new_email: newEmail } });
+/**
+ * Mails a link to `newEmail`; the address changes only when that link is
+ * followed. An account without a password sends none (`undefined`): a recent
+ * login at its provider stands in for it, else `reauthentication_required`.
+ */
+export function changeEmail(newEmail: string, currentPassword: string | undefined): Promise<void> {
+  const json = currentPassword === undefined ? { new_email: newEmail } : { current_password: currentPassword, new_email: newEmail };
+  return request<void>("PUT", "/api/me/email", { json });
 }
 
 /** The token of a mailed link: it travels in the URL fragment, which no server sees. */

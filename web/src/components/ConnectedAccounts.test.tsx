@@ -187,21 +187,187 @@ describe("Connected accounts", () => {
     expect(requests.find((r) => r.path === "/api/password/forgot")?.json).toEqual({ username: "ada@example.com" });
   });
 
-  it("does not ask an account without a password for one to change the address or turn off the app", async () => {
-    mockFetch({
+  it("asks an account without a password only for the new address, and sends no password", async () => {
+    const { requests } = mockFetch({
       ...account,
       "GET /api/me/identities": () => json({ identities: [github], has_password: false }),
-      "GET /api/me/second-factors": () => json({ totp_enabled: true, totp_pending: false, recovery_codes_left: 10, methods: ["totp"] }),
+      "PUT /api/me/email": () => new Response(null, { status: 202 }),
     });
     renderApp("/account");
 
     const email = await screen.findByRole("region", { name: "Change email address" });
-    expect(await within(email).findByText(/needs your password, and your account has none yet/)).toBeInTheDocument();
-    expect(within(email).queryByLabelText("Current password")).not.toBeInTheDocument();
+    // Once the account is known to have no password, its field goes away.
+    await waitFor(() => expect(within(email).queryByLabelText("Current password")).not.toBeInTheDocument());
+    expect(email).not.toHaveTextContent(/set one first|needs your password/);
+    await userEvent.type(within(email).getByLabelText("New email address"), "ada@example.org");
+    await userEvent.click(within(email).getByRole("button", { name: "Change email address" }));
+    expect(await within(email).findByText(/We sent a link to ada@example.org/)).toBeInTheDocument();
+    expect(requests.filter((r) => r.path === "/api/me/email").map((r) => r.json)).toEqual([{ new_email: "ada@example.org" }]);
+  });
+
+  it("without a password, confirms the address change at a provider and sends it on return", async () => {
+    let stepUpDone = false;
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github], has_password: false }),
+      "PUT /api/me/email": () => (stepUpDone ? new Response(null, { status: 202 }) : apiError(403, "reauthentication_required")),
+      "POST /api/federation/github/reauthenticate": () => json({ redirect: "https://github.example/authorize?prompt=login" }),
+      "POST /api/federation/continue": () => {
+        stepUpDone = true;
+        return json({ reauthenticated: true, return_to: "/account" });
+      },
+    });
+    const { router } = renderApp("/account");
+
+    const email = await screen.findByRole("region", { name: "Change email address" });
+    await waitFor(() => expect(within(email).queryByLabelText("Current password")).not.toBeInTheDocument());
+    await userEvent.type(within(email).getByLabelText("New email address"), "ada@example.org");
+    await userEvent.click(within(email).getByRole("button", { name: "Change email address" }));
+    const prompt = await within(email).findByRole("group", { name: "Confirm it is you" });
+    expect(prompt).toHaveTextContent(/log in again with GitHub/);
+    await userEvent.click(within(prompt).getByRole("button", { name: "Confirm with GitHub" }));
+    await waitFor(() => expect(leaveTo).toHaveBeenCalledWith("https://github.example/authorize?prompt=login"));
+    expect(requests.find((r) => r.path === "/api/federation/github/reauthenticate")?.json).toEqual({ return_to: "/account" });
+
+    // The provider sends the user back through /login/federated; the address goes again.
+    await router.navigate("/login/federated?return_to=%2Faccount");
+    expect(await screen.findByText(/Confirmed it is you/)).toBeInTheDocument();
+    const back = await screen.findByRole("region", { name: "Change email address" });
+    expect(await within(back).findByText(/We sent a link to ada@example.org/)).toBeInTheDocument();
+    expect(requests.filter((r) => r.path === "/api/me/email").map((r) => r.json)).toEqual([
+      { new_email: "ada@example.org" },
+      { new_email: "ada@example.org" },
+    ]);
+    expect(currentPath(router)).toBe("/account");
+    expect(sessionStorage.getItem("latchkey.afterStepUp")).toBeNull();
+  });
+
+  it("turns the authenticator app off with a code alone for an account without a password", async () => {
+    let totpOn = true;
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github], has_password: false }),
+      "GET /api/me/second-factors": () =>
+        json({ totp_enabled: totpOn, totp_pending: false, recovery_codes_left: totpOn ? 10 : 0, methods: totpOn ? ["totp"] : [] }),
+      "POST /api/me/totp/disable": () => {
+        totpOn = false;
+        return noContent();
+      },
+    });
+    renderApp("/account");
+    await section();
+    await waitFor(() => expect(requests.some((r) => r.path === "/api/me/identities")).toBe(true));
+
     const security = screen.getByRole("region", { name: "Two-step verification" });
     await userEvent.click(await within(security).findByRole("button", { name: "Turn off" }));
-    expect(within(security).getByText(/Turning the authenticator app off needs your password/)).toBeInTheDocument();
-    expect(within(security).queryByLabelText("Your password")).not.toBeInTheDocument();
+    const form = await within(security).findByRole("form", { name: "Turn off authenticator app" });
+    expect(security).not.toHaveTextContent(/set one first|needs your password/);
+    expect(within(form).queryByLabelText("Your password")).not.toBeInTheDocument();
+    await userEvent.type(within(form).getByLabelText("Code from the app, or a recovery code"), "123 456");
+    await userEvent.click(within(form).getByRole("button", { name: "Turn off authenticator app" }));
+
+    expect(await within(security).findByRole("button", { name: "Set up authenticator app" })).toBeInTheDocument();
+    expect(requests.filter((r) => r.path === "/api/me/totp/disable").map((r) => r.json)).toEqual([{ code: "123456" }]);
+  });
+
+  it("without a password, confirms at a provider to turn the app off, then asks for a fresh code on return", async () => {
+    let stepUpDone = false;
+    let totpOn = true;
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github, test], has_password: false }),
+      "GET /api/me/second-factors": () =>
+        json({ totp_enabled: totpOn, totp_pending: false, recovery_codes_left: totpOn ? 10 : 0, methods: totpOn ? ["totp"] : [] }),
+      "POST /api/me/totp/disable": () => {
+        if (!stepUpDone) return apiError(403, "reauthentication_required");
+        totpOn = false;
+        return noContent();
+      },
+      "POST /api/federation/test/reauthenticate": () => json({ redirect: "http://127.0.0.1:4100/auth?prompt=login" }),
+      "POST /api/federation/continue": () => {
+        stepUpDone = true;
+        return json({ reauthenticated: true, return_to: "/account" });
+      },
+    });
+    const { router } = renderApp("/account");
+    await section();
+    await waitFor(() => expect(requests.some((r) => r.path === "/api/me/identities")).toBe(true));
+
+    const security = screen.getByRole("region", { name: "Two-step verification" });
+    await userEvent.click(await within(security).findByRole("button", { name: "Turn off" }));
+    await userEvent.type(await within(security).findByLabelText("Code from the app, or a recovery code"), "abcd-efgh-ijkl");
+    await userEvent.click(within(security).getByRole("button", { name: "Turn off authenticator app" }));
+    const prompt = await within(security).findByRole("group", { name: "Confirm it is you" });
+    expect(prompt).toHaveTextContent(/log in again with Test provider or GitHub/);
+    await userEvent.click(within(prompt).getByRole("button", { name: "Confirm with Test provider" }));
+    await waitFor(() => expect(leaveTo).toHaveBeenCalledWith("http://127.0.0.1:4100/auth?prompt=login"));
+    // The recovery code is not kept while the user is away.
+    expect(sessionStorage.getItem("latchkey.afterStepUp")).not.toContain("abcd");
+
+    await router.navigate("/login/federated?return_to=%2Faccount");
+    expect(await screen.findByText(/Confirmed it is you/)).toBeInTheDocument();
+    const back = screen.getByRole("region", { name: "Two-step verification" });
+    const form = await within(back).findByRole("form", { name: "Turn off authenticator app" });
+    expect(form).toHaveTextContent(/To finish turning the authenticator app off, enter the code it shows now/);
+    const code = within(form).getByLabelText("Code from the app, or a recovery code");
+    expect(code).toHaveValue("");
+    expect(code).toHaveFocus();
+    await userEvent.type(code, "654321");
+    await userEvent.click(within(form).getByRole("button", { name: "Turn off authenticator app" }));
+
+    expect(await within(back).findByRole("button", { name: "Set up authenticator app" })).toBeInTheDocument();
+    expect(requests.filter((r) => r.path === "/api/me/totp/disable").map((r) => r.json)).toEqual([
+      { recovery_code: "abcd-efgh-ijkl" },
+      { code: "654321" },
+    ]);
+  });
+
+  it("still sends the password to turn the app off for an account that has one", async () => {
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github], has_password: true }),
+      "GET /api/me/second-factors": () => json({ totp_enabled: true, totp_pending: false, recovery_codes_left: 10, methods: ["totp"] }),
+      "POST /api/me/totp/disable": () => apiError(401, "invalid_credentials"),
+    });
+    renderApp("/account");
+    await section();
+
+    const security = screen.getByRole("region", { name: "Two-step verification" });
+    await userEvent.click(await within(security).findByRole("button", { name: "Turn off" }));
+    await userEvent.type(within(security).getByLabelText("Your password"), "correct horse");
+    await userEvent.type(within(security).getByLabelText("Code from the app, or a recovery code"), "123456");
+    await userEvent.click(within(security).getByRole("button", { name: "Turn off authenticator app" }));
+    expect(await within(security).findByRole("alert")).toHaveTextContent("Wrong username or password.");
+    expect(requests.filter((r) => r.path === "/api/me/totp/disable").map((r) => r.json)).toEqual([
+      { password: "correct horse", code: "123456" },
+    ]);
+  });
+
+  it("does not finish an abandoned change after a confirmation at the provider for something else", async () => {
+    // Left by a disconnect whose confirmation was abandoned at the provider.
+    sessionStorage.setItem("latchkey.afterStepUp", JSON.stringify({ kind: "unlink", identity: 4, label: "Test provider" }));
+    const { requests } = mockFetch({
+      ...account,
+      "GET /api/me/identities": () => json({ identities: [github, test], has_password: false }),
+      "GET /api/me/second-factors": () => json({ totp_enabled: true, totp_pending: false, recovery_codes_left: 10, methods: ["totp"] }),
+      "POST /api/me/recovery-codes": () => apiError(403, "reauthentication_required"),
+      "POST /api/federation/github/reauthenticate": () => json({ redirect: "https://github.example/authorize?prompt=login" }),
+      "POST /api/federation/continue": () => json({ reauthenticated: true, return_to: "/account" }),
+    });
+    const { router } = renderApp("/account");
+    await section();
+    await waitFor(() => expect(requests.some((r) => r.path === "/api/me/identities")).toBe(true));
+
+    const security = screen.getByRole("region", { name: "Two-step verification" });
+    await userEvent.click(await within(security).findByRole("button", { name: "New recovery codes" }));
+    await userEvent.click(await within(security).findByRole("button", { name: "Confirm with GitHub" }));
+    await waitFor(() => expect(leaveTo).toHaveBeenCalled());
+    expect(sessionStorage.getItem("latchkey.afterStepUp")).toBeNull();
+
+    await router.navigate("/login/federated?return_to=%2Faccount");
+    expect(await screen.findByText(/Confirmed it is you/)).toBeInTheDocument();
+    await within(await section()).findByRole("list", { name: "Connected accounts" });
+    expect(requests.filter((r) => r.method === "DELETE")).toHaveLength(0);
   });
 
   it("is absent, and nothing is asked, when the server has no providers", async () => {

@@ -3,7 +3,7 @@ import { isApiError } from "../api/client";
 import { linkProvider, unlinkIdentity, type MyIdentities } from "../api/federation";
 import type { Identity, Provider } from "../api/types";
 import { leaveTo } from "../lib/leave";
-import { rememberPendingAction, takePendingAction, type PendingAction } from "../lib/stepUp";
+import { rememberPendingAction, type PendingAction } from "../lib/stepUp";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
 import { ReauthPrompt } from "./ReauthPrompt";
@@ -20,8 +20,8 @@ interface ConnectedAccountsProps {
   providers: Provider[];
   /** Fetch `mine` again after a change. */
   reload: () => void;
-  /** The user is back from confirming it is them at a provider: finish what that interrupted. */
-  resumeAfterStepUp: boolean;
+  /** The user is back from confirming it is them at a provider: the connect or disconnect that interrupted, to finish. */
+  resume: PendingAction | null;
 }
 
 /**
@@ -29,7 +29,7 @@ interface ConnectedAccountsProps {
  * to this one, connecting another (a round trip to the provider), and
  * disconnecting one, which the server refuses when it is the last way in.
  */
-export function ConnectedAccounts({ mine, loadError, providers, reload, resumeAfterStepUp }: ConnectedAccountsProps) {
+export function ConnectedAccounts({ mine, loadError, providers, reload, resume }: ConnectedAccountsProps) {
   const [step, setStep] = useState<Step>({ kind: "idle" });
   const [notice, setNotice] = useState("");
   const [busy, setBusy] = useState<string | null>(null);
@@ -76,22 +76,21 @@ export function ConnectedAccounts({ mine, loadError, providers, reload, resumeAf
     });
 
   // Once the list is known, retry the action the provider round trip interrupted.
-  const resume = useEffectEvent(() => {
-    const pending = takePendingAction();
-    if (pending?.kind === "link") {
+  const finish = useEffectEvent((pending: PendingAction) => {
+    if (pending.kind === "link") {
       const provider = providers.find((p) => p.id === pending.provider);
       if (provider) void connect(provider);
-    } else if (pending?.kind === "unlink") {
+    } else if (pending.kind === "unlink") {
       void disconnect({ id: pending.identity, label: pending.label });
     }
   });
   const resumed = useRef(false);
   const loaded = mine !== null;
   useEffect(() => {
-    if (!resumeAfterStepUp || !loaded || resumed.current) return;
+    if (!resume || !loaded || resumed.current) return;
     resumed.current = true;
-    resume();
-  }, [resumeAfterStepUp, loaded]);
+    finish(resume);
+  }, [resume, loaded]);
 
   if (step.kind === "reauth") {
     return (

@@ -6,6 +6,7 @@ import { reauthenticateWithProvider } from "../api/federation";
 import { listMyPasskeys, passkeyReauthenticationOptions, reauthenticateWithPasskey } from "../api/passkeys";
 import type { Provider } from "../api/types";
 import { leaveTo } from "../lib/leave";
+import { forgetPendingAction } from "../lib/stepUp";
 import { getPasskey } from "../lib/webauthn";
 import { Alert } from "./Alert";
 import { CurrentPasswordField } from "./CurrentPasswordField";
@@ -22,7 +23,8 @@ const FIELDS = ["password"] as const;
  * renews the session's authentication, then `onConfirmed` retries what was
  * refused. An account without a password confirms with a fresh login at one
  * of its providers instead: that leaves the page, and `beforeLeaving` may
- * note what to retry when the provider sends the user back here.
+ * note what to retry when the provider sends the user back here (without it,
+ * nothing is retried).
  */
 export function ReauthPrompt({
   onConfirmed,
@@ -67,7 +69,8 @@ export function ReauthPrompt({
   const onProvider = (provider: Provider) => {
     void form.submit(async () => {
       const url = await reauthenticateWithProvider(provider.id, pathname);
-      beforeLeaving?.();
+      if (beforeLeaving) beforeLeaving();
+      else forgetPendingAction();
       leaveTo(url);
     });
   };

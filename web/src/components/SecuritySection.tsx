@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useEffectEvent, useRef, useState, type FormEvent } from "react";
 import { renderSVG } from "uqr";
 import { isApiError, type FieldErrors } from "../api/client";
 import {
@@ -10,6 +10,7 @@ import {
   type SecondFactors,
   type TotpEnrolment,
 } from "../api/factors";
+import { rememberPendingAction } from "../lib/stepUp";
 import { Alert } from "./Alert";
 import { CurrentPasswordField } from "./CurrentPasswordField";
 import { Field } from "./Field";
@@ -24,18 +25,32 @@ type Step =
   | { kind: "reauth"; retry: () => void }
   | { kind: "enrolling"; enrolment: TotpEnrolment }
   | { kind: "codes"; codes: string[] }
-  | { kind: "disabling" };
+  | { kind: "disabling"; resumed?: boolean };
 
-/** The account page's two-step verification: the authenticator app and recovery codes. */
-export function SecuritySection({ username }: { username: string }) {
+/**
+ * The account page's two-step verification: the authenticator app and
+ * recovery codes. `resumeDisable`: the user is back from confirming it is
+ * them at a provider in order to turn the app off; the form opens again.
+ */
+export function SecuritySection({ username, resumeDisable = false }: { username: string; resumeDisable?: boolean }) {
   const [status, setStatus] = useState<SecondFactors | null>(null);
   const [version, setVersion] = useState(0);
   const [step, setStep] = useState<Step>({ kind: "idle" });
   const form = useForm([]);
 
+  // Back from the provider to turn the app off: once it is known to be still
+  // on (not turned off in another tab meanwhile), ask for a code again.
+  const resumed = useRef(false);
+  const loaded = useEffectEvent((value: SecondFactors) => {
+    setStatus(value);
+    if (!resumeDisable || resumed.current) return;
+    resumed.current = true;
+    if (value.totp_enabled) setStep({ kind: "disabling", resumed: true });
+  });
+
   useEffect(() => {
     const controller = new AbortController();
-    mySecondFactors(controller.signal).then(setStatus, () => undefined);
+    mySecondFactors(controller.signal).then(loaded, () => undefined);
     return () => controller.abort();
   }, [version]);
 
@@ -80,7 +95,7 @@ export function SecuritySection({ username }: { username: string }) {
     return <RecoveryCodesPanel codes={step.codes} username={username} onDone={reload} />;
   }
   if (step.kind === "disabling") {
-    return <Disable onDisabled={reload} onCancel={() => setStep({ kind: "idle" })} />;
+    return <Disable resumed={step.resumed ?? false} onDisabled={reload} onCancel={() => setStep({ kind: "idle" })} />;
   }
   if (!status) return <p className="muted">Loading…</p>;
 
@@ -168,43 +183,72 @@ function Enrol({
   );
 }
 
-function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: () => void }) {
+/**
+ * Turning the app off takes a code from it (or a recovery code) and the
+ * password. An account without a password gives only the code: a recent
+ * login at its provider stands in for the password, confirmed here when the
+ * server asks for it. `resumed`: back from that confirmation, for a new code.
+ */
+function Disable({ resumed, onDisabled, onCancel }: { resumed: boolean; onDisabled: () => void; onCancel: () => void }) {
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
+  const [stepUp, setStepUp] = useState(false);
   const form = useForm(["password", "code"]);
   const { hasPassword } = useStepUp();
 
-  const onSubmit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
+    setStepUp(false);
     const typed = code.trim();
     const proof = /^\d{6}$/.test(typed.replace(/\s/g, "")) ? { code: typed.replace(/\s/g, "") } : { recovery_code: typed };
+    let needsStepUp = false;
     const ok = await form.submit(
-      () => disableTotp(password, proof),
+      async () => {
+        try {
+          await disableTotp(hasPassword ? password : undefined, proof);
+        } catch (error) {
+          if (!hasPassword && isApiError(error, "reauthentication_required")) {
+            needsStepUp = true;
+            return;
+          }
+          throw error;
+        }
+      },
       () => ({
-        ...(password === "" ? { password: "Enter your password." } : {}),
+        ...(hasPassword && password === "" ? { password: "Enter your password." } : {}),
         ...(typed === "" ? { code: "Enter a code from your app or a recovery code." } : {}),
       }),
     );
-    if (ok) onDisabled();
+    if (needsStepUp) setStepUp(true);
+    else if (ok) onDisabled();
   };
 
-  if (!hasPassword) {
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void submit();
+  };
+
+  if (stepUp) {
+    // A passkey confirms in place and the same code is sent again; the
+    // provider's round trip leaves the page, and the form opens again on return.
     return (
-      <div className="form">
-        <p>Turning the authenticator app off needs your password, and your account has none yet: set one first.</p>
-        <div className="button-row">
-          <button type="button" className="button" onClick={onCancel}>
-            Back
-          </button>
-        </div>
-      </div>
+      <ReauthPrompt
+        onConfirmed={() => void submit()}
+        onCancel={() => setStepUp(false)}
+        beforeLeaving={() => rememberPendingAction({ kind: "disable_totp" })}
+      />
     );
   }
 
   return (
     <form id={form.formId} className="form" onSubmit={onSubmit} noValidate aria-label="Turn off authenticator app">
+      <Alert
+        tone="info"
+        message={resumed ? "To finish turning the authenticator app off, enter the code it shows now, or a recovery code." : ""}
+      />
       <Alert message={form.message} />
-      <CurrentPasswordField value={password} onChange={(e) => setPassword(e.target.value)} error={form.errors.password} />
+      {hasPassword ? (
+        <CurrentPasswordField value={password} onChange={(e) => setPassword(e.target.value)} error={form.errors.password} />
+      ) : null}
       <Field
         label="Code from the app, or a recovery code"
         name="code"
@@ -213,6 +257,7 @@ function Disable({ onDisabled, onCancel }: { onDisabled: () => void; onCancel: (
         onChange={(e) => setCode(e.target.value)}
         error={form.errors.code}
         required
+        autoFocus={resumed}
       />
       <SubmitOrCancel label="Turn off authenticator app" busyLabel="Turning off…" busy={form.busy} onCancel={onCancel} danger />
     </form>

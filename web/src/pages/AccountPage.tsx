@@ -27,6 +27,8 @@ export function AccountPage() {
   const identities = useMyIdentities(providers.length > 0);
   const hasPassword = identities.mine?.has_password ?? true;
   const arrival = useArrival();
+  // The change a round trip to the provider for a fresh login interrupted.
+  const resume = arrival.resume ?? null;
 
   const stepUp = useMemo<StepUp>(() => {
     // Each connected provider once, by the label the server gives it now.
@@ -69,12 +71,11 @@ export function AccountPage() {
         {features?.email ? (
           <section className="card" aria-labelledby="email-heading">
             <h2 id="email-heading">Change email address</h2>
-            {hasPassword ? (
-              <ChangeEmailForm username={user.username} />
-            ) : (
-              // The change is confirmed with the current password, which this account lacks.
-              <p className="muted">Changing your address needs your password, and your account has none yet: set one first.</p>
-            )}
+            <ChangeEmailForm
+              username={user.username}
+              // Only once it is known that the account has no password to ask for.
+              resume={resume?.kind === "change_email" && identities.mine ? resume.new_email : undefined}
+            />
           </section>
         ) : null}
         <section className="card" aria-labelledby="password-heading">
@@ -93,13 +94,13 @@ export function AccountPage() {
               loadError={identities.error}
               providers={providers}
               reload={identities.reload}
-              resumeAfterStepUp={arrival.reauthenticated ?? false}
+              resume={resume}
             />
           </section>
         ) : null}
         <section className="card" aria-labelledby="security-heading">
           <h2 id="security-heading">Two-step verification</h2>
-          <SecuritySection username={user.username} />
+          <SecuritySection username={user.username} resumeDisable={resume?.kind === "disable_totp"} />
         </section>
         {features?.passkeys ? (
           <section className="card" aria-labelledby="passkeys-heading">

@@ -7,7 +7,7 @@ import { loginPathFor, safeReturnTo } from "../auth/next";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
 import { SecondStep } from "../components/SecondStep";
-import type { FederationReturnState } from "../lib/stepUp";
+import { takePendingAction, type FederationReturnState } from "../lib/stepUp";
 
 type Outcome =
   | { kind: "working" }
@@ -50,9 +50,12 @@ export function FederatedPage() {
           case "linked":
             go(safeReturnTo(result.returnTo, queryReturnTo), { notice: `Connected ${result.identity.label}.` });
             break;
-          case "reauthenticated":
-            go(safeReturnTo(result.returnTo, queryReturnTo), { reauthenticated: true });
+          case "reauthenticated": {
+            // The change the trip interrupted goes along to be finished there, once.
+            const resume = takePendingAction();
+            go(safeReturnTo(result.returnTo, queryReturnTo), { reauthenticated: true, ...(resume ? { resume } : {}) });
             break;
+          }
         }
       },
       (error: unknown) => {
