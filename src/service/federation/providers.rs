@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::upstream::{ClientAuth, Result, Upstream, UpstreamError};
 use crate::config::{FederationConfig, ProviderConfig, ProviderKind};
 
-/// Least time between two discovery attempts for one provider on demand.
+/// Least time after a failed discovery before a login tries the provider again.
 const RETRY_ON_DEMAND: Duration = Duration::from_secs(5);
 /// Least time between two fetches of a provider's keys (an unknown `kid` refetches).
 const KEYS_REFETCH: Duration = Duration::from_secs(10);
@@ -35,7 +35,7 @@ pub struct Endpoints {
 pub struct Provider {
     pub config: ProviderConfig,
     endpoints: RwLock<Option<Arc<Endpoints>>>,
-    last_attempt: RwLock<Option<Instant>>,
+    last_failure: RwLock<Option<Instant>>,
     keys: RwLock<Option<(Arc<JwkSet>, Instant)>>,
 }
 
@@ -77,7 +77,7 @@ impl Providers {
                 Arc::new(Provider {
                     config: p.clone(),
                     endpoints: RwLock::new(endpoints),
-                    last_attempt: RwLock::new(None),
+                    last_failure: RwLock::new(None),
                     keys: RwLock::new(None),
                 })
             })
@@ -93,26 +93,35 @@ impl Providers {
         &self.list
     }
 
-    /// The provider's endpoints, discovering them now when they are not known yet (at
-    /// most every few seconds per provider).
+    /// The provider's endpoints, discovering them now when they are not known yet
+    /// (unless discovery failed in the last few seconds: a provider that is down is not
+    /// asked again by every login).
     pub async fn endpoints(&self, provider: &Provider) -> Result<Arc<Endpoints>> {
         if let Some(known) = provider.known_endpoints() {
             return Ok(known);
         }
-        let recent = provider.last_attempt.read().expect("lock").is_some_and(|at| at.elapsed() < RETRY_ON_DEMAND);
-        if recent {
-            return Err(UpstreamError::Unreachable("discovery failed a moment ago".into()));
+        let failed = provider.last_failure.read().expect("lock").is_some_and(|at| at.elapsed() < RETRY_ON_DEMAND);
+        if failed {
+            return Err(UpstreamError::Unreachable("its discovery failed a moment ago".into()));
         }
         self.discover(provider).await
     }
 
     /// Fetches and checks the provider's discovery document.
     pub async fn discover(&self, provider: &Provider) -> Result<Arc<Endpoints>> {
-        *provider.last_attempt.write().expect("lock") = Some(Instant::now());
         let issuer = provider.config.issuer();
         let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-        let doc: Discovery = self.upstream.get_json(&url, None).await?;
-        let endpoints = Arc::new(check_discovery(doc, &issuer)?);
+        let found = match self.upstream.get_json::<Discovery>(&url, None).await {
+            Ok(doc) => check_discovery(doc, &issuer),
+            Err(e) => Err(e),
+        };
+        let endpoints = match found {
+            Ok(endpoints) => Arc::new(endpoints),
+            Err(e) => {
+                *provider.last_failure.write().expect("lock") = Some(Instant::now());
+                return Err(e);
+            }
+        };
         *provider.endpoints.write().expect("lock") = Some(endpoints.clone());
         Ok(endpoints)
     }
