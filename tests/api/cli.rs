@@ -294,3 +294,53 @@ fn config_check_never_prints_the_smtp_password() {
     assert!(!out.status.success() && text(&out).contains("LATCHKEY_SMTP__PASSWORD"), "{}", text(&out));
     assert!(!text(&out).contains("file-secret"));
 }
+
+#[tokio::test]
+async fn config_check_discovers_each_provider_and_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = |issuer: &str, extra: &str| {
+        format!(
+            "[[federation.providers]]\nid = \"corp\"\nlabel = \"Corp\"\nissuer = \"{issuer}\"\nclient_id = \"latchkey\"\n{extra}\n"
+        )
+    };
+    let check = |secret: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(["--config", dir.path().join("latchkey.toml").to_str().unwrap(), "config", "check"]);
+        cmd.env_remove("LATCHKEY_FEDERATION__PROVIDERS__0__CLIENT_SECRET");
+        if let Some(secret) = secret {
+            cmd.env("LATCHKEY_FEDERATION__PROVIDERS__0__CLIENT_SECRET", secret);
+        }
+        cmd.output().unwrap()
+    };
+    // Reachable: discovered, with the redirect URI to register; the secret never shown.
+    let op = crate::upstream::Upstream::oidc(json!({"accounts": []})).await;
+    write_config(dir.path(), &provider(&op.url(""), ""));
+    let out = check(Some("a-client-secret-value"));
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("provider corp: discovered"), "{said}");
+    assert!(said.contains("/api/federation/corp/callback"), "{said}");
+    assert!(!said.contains("a-client-secret-value"), "{said}");
+    // Unreachable: a warning, not a failure (latchkey keeps trying it).
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    write_config(dir.path(), &provider(&format!("http://{gone}"), ""));
+    let out = check(Some("s"));
+    let said = text(&out);
+    assert!(out.status.success() && said.contains("warning: provider corp"), "{said}");
+    // Wrong: each refused, naming what to fix.
+    let out = check(None);
+    assert!(
+        !out.status.success() && text(&out).contains("LATCHKEY_FEDERATION__PROVIDERS__0__CLIENT_SECRET"),
+        "{}",
+        text(&out)
+    );
+    write_config(dir.path(), &provider("https://idp.example", "client_secret = \"written\""));
+    let out = check(Some("s"));
+    assert!(!out.status.success() && text(&out).contains("may not be written"), "{}", text(&out));
+    write_config(dir.path(), &provider("http://idp.example", ""));
+    let out = check(Some("s"));
+    assert!(!out.status.success() && text(&out).contains("must be https"), "{}", text(&out));
+    write_config(dir.path(), &provider("https://idp.example", "").replace("id = \"corp\"", "id = \"Corp Login\""));
+    let out = check(Some("s"));
+    assert!(!out.status.success() && text(&out).contains("id must be"), "{}", text(&out));
+}
