@@ -107,6 +107,9 @@ test("an account with an authenticator app gets its second step after the provid
   const enrolledAt = currentStep();
   await security.getByLabel("Code from the app").fill(totp(secret, enrolledAt));
   await security.getByRole("button", { name: "Turn on" }).click();
+  const codes = security.getByRole("listitem");
+  await expect(codes).toHaveCount(10);
+  const recoveryCodes = (await codes.allTextContents()).map((c) => c.trim());
   await security.getByRole("button", { name: "I have saved them" }).click();
   await expect(security.getByText("Authenticator app: on.")).toBeVisible();
 
@@ -122,6 +125,18 @@ test("an account with an authenticator app gets its second step after the provid
   await page.getByLabel("Authentication code").fill(totp(secret, Math.max(enrolledAt, currentStep()) + 1));
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${grace.username}!` })).toBeVisible();
+
+  // Without a password, the app is turned off with a recovery code alone: the login just made is recent.
+  await page.getByRole("link", { name: "Account", exact: true }).click();
+  await expect(page.getByRole("region", { name: "Password" })).toContainText("Your account has no password yet");
+  await security.getByRole("button", { name: "Turn off" }).click();
+  const turnOff = security.getByRole("form", { name: "Turn off authenticator app" });
+  await expect(turnOff.getByLabel("Your password")).toHaveCount(0);
+  await expect(turnOff).not.toContainText("password");
+  await turnOff.getByLabel("Code from the app, or a recovery code").fill(recoveryCodes[0]!);
+  await screenshot(page, "federation-totp-off");
+  await turnOff.getByRole("button", { name: "Turn off authenticator app" }).click();
+  await expect(security.getByRole("button", { name: "Set up authenticator app" })).toBeVisible();
 });
 
 test("failures are explained in words with a way back: no flow, and an email that belongs to an account", async ({
