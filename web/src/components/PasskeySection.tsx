@@ -81,7 +81,7 @@ export function PasskeySection() {
     <div className="form passkeys">
       <p>
         A passkey logs you in with your device's screen lock or security key instead of your password. With an
-        authenticator app set up, it can also be the second step after your password.
+        authenticator app set up, it can also be the second step after your password or connected account.
       </p>
       <Alert message={loadError || form.message} />
       <Alert tone="success" message={notice} />

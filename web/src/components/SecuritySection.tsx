@@ -105,7 +105,7 @@ export function SecuritySection({ username, resumeDisable = false }: { username:
       {status.totp_enabled ? (
         <>
           <p>
-            <strong>Authenticator app: on.</strong> Logging in asks for a code from your app after your password.{" "}
+            <strong>Authenticator app: on.</strong> Logging in asks for a code from your app after your password or connected account.{" "}
             {status.recovery_codes_left === 1
               ? "1 recovery code left."
               : `${status.recovery_codes_left} recovery codes left.`}
