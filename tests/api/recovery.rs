@@ -332,7 +332,8 @@ async fn with_verified_email_required_login_waits_for_the_link() {
     let features: Value = app.get("/api/features").await.json().await.unwrap();
     assert_eq!(
         features,
-        json!({"signup": true, "email": true, "require_verified_email": true, "passkeys": true, "passkey_rp_id": "localhost"})
+        json!({"signup": true, "email": true, "require_verified_email": true, "passkeys": true,
+            "passkey_rp_id": "localhost", "providers": []})
     );
 }
 
