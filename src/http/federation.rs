@@ -68,20 +68,12 @@ pub async fn start(
         Ok(started) => started,
         Err(e @ (AppError::ProviderUnavailable | AppError::RateLimited { .. })) if is_navigation(&headers) => {
             let back = federation::checked_return_to(return_to, "/").unwrap_or_else(|_| "/".into());
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            let location = federation::continue_page(&back) + "&error=" + e.code();
-            response.headers_mut().insert(header::LOCATION, header_value(&location)?);
-            no_store(response.headers_mut());
-            return Ok(response);
+            return redirect(StatusCode::SEE_OTHER, &(federation::continue_page(&back) + "&error=" + e.code()));
         }
         Err(e) => return Err(e),
     };
     let Started { location, binding } = started;
-    let mut response = with_cookies(StatusCode::FOUND, [state.federation_cookie.set(&binding)]);
-    let headers = response.headers_mut();
-    headers.insert(header::LOCATION, header_value(&location)?);
-    no_store(headers);
-    Ok(response)
+    Ok(with_cookies(redirect(StatusCode::FOUND, &location)?, [state.federation_cookie.set(&binding)]))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -112,11 +104,7 @@ pub async fn callback(
     let params = CallbackParams { code: query.code, state: query.state, iss: query.iss, error: query.error };
     let binding = state.federation_cookie.read(&headers);
     let location = federation::callback(&state.ctx, &provider, &params, binding, &client).await?;
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::LOCATION, header_value(&location)?);
-    no_store(headers);
-    Ok(response)
+    redirect(StatusCode::SEE_OTHER, &location)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -334,13 +322,15 @@ fn is_navigation(headers: &HeaderMap) -> bool {
     headers.get("sec-fetch-mode").is_some_and(|v| v.as_bytes() == b"navigate")
 }
 
-fn header_value(location: &str) -> Result<HeaderValue, AppError> {
-    HeaderValue::from_str(location).map_err(|e| AppError::Internal(anyhow::anyhow!("Location header: {e}")))
-}
-
-/// A round trip's redirects are neither cached nor told where they came from: their
+/// A round trip's redirect: neither cached nor telling where it came from, since its
 /// URLs carry a state and a code.
-fn no_store(headers: &mut HeaderMap) {
+fn redirect(status: StatusCode, location: &str) -> Result<Response, AppError> {
+    let location =
+        HeaderValue::from_str(location).map_err(|e| AppError::Internal(anyhow::anyhow!("Location header: {e}")))?;
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, location);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }

@@ -119,12 +119,14 @@ fn methods_of(ctx: &Ctx, totp_enabled: bool, passkeys: i64) -> Vec<&'static str>
     }
 }
 
-/// After a correct password: the challenge of the second step, when the account has a
-/// factor; `None` when the login is complete as it is.
+/// After a proof that is not a whole login on its own (a password, a provider login): the
+/// challenge of the second step, when the account has a factor; `None` when the login is
+/// complete as it is.
 pub async fn challenge_if_needed(
     ctx: &Ctx,
     user: &User,
     epoch: i64,
+    method: Method,
     amr: &[String],
     purpose: Purpose,
     client: &Client,
@@ -148,11 +150,9 @@ pub async fn challenge_if_needed(
     };
     let (webauthn, passkey_state) = passkey.unzip();
     let mut change = ctx.begin().await?;
-    // A challenge is a login half made: minted, like a whole one, only from a password
-    // that is still the account's.
+    // A challenge is a login half made: minted, like a whole one, only from a proof
+    // checked against the account's credentials as they still are.
     if !change.hold_credentials(user.id, epoch).await? {
-        let method =
-            if amr.iter().any(|m| m == "pwd") { Method::Password } else { Method::Provider { second_factor: false } };
         return Err(method.stale());
     }
     let now = change.now;

@@ -137,7 +137,9 @@ async fn finish(ctx: &Ctx, proven: Proven<'_>, issue: Issue<'_>, client: &Client
         return Err(AppError::EmailNotVerified);
     }
     if !method.completes_login() {
-        if let Some(pending) = factors::challenge_if_needed(ctx, &user, epoch, &amr, issue.purpose(), client).await? {
+        if let Some(pending) =
+            factors::challenge_if_needed(ctx, &user, epoch, method, &amr, issue.purpose(), client).await?
+        {
             if let Some(slots) = slots {
                 throttle::password_accepted(ctx, slots).await;
             }

@@ -36,6 +36,6 @@ pub async fn ways_in(change: &mut Change<'_>, user_id: UserId) -> Result<i64, Ap
     let row = change.user_by_id(user_id).await?.ok_or(AppError::NotFound)?;
     let password = i64::from(row.password_hash != NO_PASSWORD);
     let passkeys = change.count_passkeys(user_id).await?;
-    let identities = change.identities_of_user(user_id).await?.len() as i64;
+    let identities = change.count_identities(user_id).await?;
     Ok(password + passkeys + identities)
 }

@@ -166,11 +166,13 @@ impl Store {
 
 impl Tx {
     /// `Conflict(Identity)` when an account has the identity already.
-    pub async fn insert_identity(&mut self, new: &NewIdentity<'_>) -> Result<i64, StoreError> {
-        const SQL: &str = "INSERT INTO federated_identities
-            (user_id, provider, issuer, subject, email, email_verified, created_at, last_used_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
-        let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL)
+    pub async fn insert_identity(&mut self, new: &NewIdentity<'_>) -> Result<IdentityRow, StoreError> {
+        let sql = format!(
+            "INSERT INTO federated_identities
+             (user_id, provider, issuer, subject, email, email_verified, created_at, last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {IDENTITY_COLUMNS}"
+        );
+        Ok(in_tx!(self, |conn| sqlx::query_as(&sql)
             .bind(new.user_id)
             .bind(new.provider)
             .bind(new.issuer)
@@ -179,8 +181,7 @@ impl Tx {
             .bind(new.email_verified)
             .bind(new.now)
             .fetch_one(conn)
-            .await)?;
-        Ok(id)
+            .await)?)
     }
 
     /// Records a login with the identity and what the provider said about its address.
@@ -204,9 +205,10 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn identities_of_user(&mut self, user_id: UserId) -> Result<Vec<IdentityRow>, StoreError> {
-        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM federated_identities WHERE user_id = $1 ORDER BY id");
-        Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(user_id).fetch_all(conn).await)?)
+    pub async fn count_identities(&mut self, user_id: UserId) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM federated_identities WHERE user_id = $1";
+        let (n,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL).bind(user_id).fetch_one(conn).await)?;
+        Ok(n)
     }
 
     /// The removed identity, when the user had one of that id.
@@ -214,12 +216,5 @@ impl Tx {
         let sql =
             format!("DELETE FROM federated_identities WHERE id = $1 AND user_id = $2 RETURNING {IDENTITY_COLUMNS}");
         Ok(in_tx!(self, |conn| sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(conn).await)?)
-    }
-
-    /// How many passkeys the user has, read in the transaction.
-    pub async fn count_passkeys(&mut self, user_id: UserId) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM passkeys WHERE user_id = $1";
-        let (n,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL).bind(user_id).fetch_one(conn).await)?;
-        Ok(n)
     }
 }

@@ -133,6 +133,13 @@ impl Store {
 }
 
 impl Tx {
+    /// How many passkeys the user has, read in the transaction.
+    pub async fn count_passkeys(&mut self, user_id: UserId) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM passkeys WHERE user_id = $1";
+        let (n,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL).bind(user_id).fetch_one(conn).await)?;
+        Ok(n)
+    }
+
     /// False when the credential is registered already (to this or another account).
     pub async fn insert_passkey(&mut self, new: &NewPasskey<'_>) -> Result<Option<i64>, StoreError> {
         const SQL: &str = "INSERT INTO passkeys (user_id, credential_id, name, credential, created_at)

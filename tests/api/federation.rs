@@ -955,12 +955,18 @@ async fn the_providers_own_second_factor_stands_in_only_when_trusted() {
 
 /// latchkey with two providers (`first`, `second`) each with `accounts`.
 async fn with_two(accounts: Value) -> (TestApp, Upstream, Upstream) {
+    with_two_and(accounts, |_| {}).await
+}
+
+/// latchkey with two OpenID Providers, `first` and `second`, with the same `accounts`.
+pub(crate) async fn with_two_and(accounts: Value, adjust: impl FnOnce(&mut Config)) -> (TestApp, Upstream, Upstream) {
     let first = Upstream::oidc(json!({"accounts": accounts})).await;
     let second = Upstream::oidc(json!({"accounts": accounts})).await;
     let (p1, p2) = (first.provider("first"), second.provider("second"));
     let app = TestApp::spawn_with(|c| {
         c.federation.providers.push(p1);
         c.federation.providers.push(p2);
+        adjust(c);
     })
     .await;
     first.allow(&[&app], "first").await;

@@ -16,20 +16,13 @@ fn person(sub: &str, username: &str) -> Value {
     json!({"sub": sub, "preferred_username": username, "email": format!("{username}@example.com"), "email_verified": true})
 }
 
+/// Two providers, and budgets that many racing logins from one address do not exhaust.
 async fn with_two(accounts: Value) -> (TestApp, Upstream, Upstream) {
-    let first = Upstream::oidc(json!({"accounts": accounts})).await;
-    let second = Upstream::oidc(json!({"accounts": accounts})).await;
-    let (p1, p2) = (first.provider("first"), second.provider("second"));
-    let app = TestApp::spawn_with(|c| {
-        c.federation.providers.push(p1);
-        c.federation.providers.push(p2);
+    crate::federation::with_two_and(accounts, |c| {
         c.throttle.login_per_ip = 10_000;
         c.throttle.signup_per_ip = 10_000;
     })
-    .await;
-    first.allow(&[&app], "first").await;
-    second.allow(&[&app], "second").await;
-    (app, first, second)
+    .await
 }
 
 #[tokio::test]

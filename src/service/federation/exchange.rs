@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::id_token::{self, Expected};
 use super::providers::{Endpoints, Provider, Providers};
-use super::upstream::{ClientAuth, UpstreamError};
+use super::upstream::UpstreamError;
 use crate::config::ProviderKind;
 
 /// Who the provider says the person is.
@@ -154,13 +154,4 @@ async fn github_user(
         amr: Vec::new(),
         auth_time: None,
     })
-}
-
-impl ClientAuth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientAuth::Basic => "client_secret_basic",
-            ClientAuth::Post => "client_secret_post",
-        }
-    }
 }

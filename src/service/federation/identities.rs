@@ -237,9 +237,9 @@ async fn add_identity(
     asserted: &Asserted,
     how: &str,
     client: &Client,
-) -> Result<i64, AppError> {
+) -> Result<IdentityRow, AppError> {
     let now = change.now;
-    let id = change
+    let row = change
         .insert_identity(&NewIdentity {
             user_id,
             provider,
@@ -259,10 +259,10 @@ async fn add_identity(
         Event::new(Kind::IdentityLinked, client)
             .user(user_id)
             .actor(Some(user_id))
-            .detail(json!({"provider": provider, "identity_id": id, "how": how})),
+            .detail(json!({"provider": provider, "identity_id": row.id, "how": how})),
     )
     .await?;
-    Ok(id)
+    Ok(row)
 }
 
 /// Finishes a link round trip: the identity joins the account that started it, unless
@@ -283,10 +283,8 @@ pub async fn link(
         return if row.user_id == user_id { Ok(identity(ctx, row)) } else { Err(AppError::IdentityInUse) };
     }
     let mut change = ctx.begin().await?;
-    let id = add_identity(&mut change, user_id, &returned.provider, asserted, "link", client).await?;
+    let row = add_identity(&mut change, user_id, &returned.provider, asserted, "link", client).await?;
     change.commit().await?;
-    let row =
-        ctx.store.identities_of_user(user_id).await?.into_iter().find(|r| r.id == id).ok_or(AppError::NotFound)?;
     Ok(identity(ctx, row))
 }
 

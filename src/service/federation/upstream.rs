@@ -37,6 +37,16 @@ pub enum ClientAuth {
     Post,
 }
 
+impl ClientAuth {
+    /// Its name in discovery documents (`token_endpoint_auth_methods_supported`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::Basic => "client_secret_basic",
+            ClientAuth::Post => "client_secret_post",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Upstream {
     http: reqwest::Client,

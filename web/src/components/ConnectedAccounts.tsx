@@ -7,7 +7,7 @@ import { rememberPendingAction, type PendingAction } from "../lib/stepUp";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
 import { ReauthPrompt } from "./ReauthPrompt";
-import { Time } from "./Time";
+import { IdentitySummary } from "./IdentitySummary";
 import { useForm } from "./useForm";
 
 type Step = { kind: "idle" } | { kind: "reauth"; retry: () => void; pending: PendingAction };
@@ -122,22 +122,7 @@ export function ConnectedAccounts({ mine, loadError, providers, reload, resume }
         <ul className="session-list" aria-label="Connected accounts">
           {mine.identities.map((identity) => (
             <li key={identity.id} className="session">
-              <div className="session-main">
-                <span className="session-device">
-                  {identity.label}
-                  {identity.email ? <span className="muted identity-email">{identity.email}</span> : null}
-                </span>
-                <span className="session-details">
-                  connected <Time iso={identity.created_at} /> ·{" "}
-                  {identity.last_used_at ? (
-                    <>
-                      last used <Time iso={identity.last_used_at} relative />
-                    </>
-                  ) : (
-                    "never used to log in"
-                  )}
-                </span>
-              </div>
+              <IdentitySummary identity={identity} />
               <ConfirmButton
                 label="Disconnect"
                 question={`Disconnect ${identity.label}? It will no longer log in to this account.`}

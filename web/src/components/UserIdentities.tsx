@@ -4,7 +4,7 @@ import { listUserIdentities, removeUserIdentity } from "../api/federation";
 import type { Identity, User } from "../api/types";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
-import { Time } from "./Time";
+import { IdentitySummary } from "./IdentitySummary";
 
 /** For admins: the provider accounts that log in to `user`, each removable. */
 export function UserIdentities({ user }: { user: User }) {
@@ -71,27 +71,7 @@ export function UserIdentities({ user }: { user: User }) {
           <ul className="session-list">
             {identities.map((identity) => (
               <li key={identity.id} className="session">
-                <div className="session-main">
-                  <span className="session-device">
-                    {identity.label}
-                    {identity.email ? (
-                      <span className="muted identity-email">
-                        {identity.email}
-                        {identity.email_verified ? " (verified by the provider)" : ""}
-                      </span>
-                    ) : null}
-                  </span>
-                  <span className="session-details">
-                    connected <Time iso={identity.created_at} /> ·{" "}
-                    {identity.last_used_at ? (
-                      <>
-                        last used <Time iso={identity.last_used_at} relative />
-                      </>
-                    ) : (
-                      "never used to log in"
-                    )}
-                  </span>
-                </div>
+                <IdentitySummary identity={identity} showVerified />
                 <ConfirmButton
                   label="Remove"
                   question={`Remove ${identity.label} from ${user.username}?`}
