@@ -507,6 +507,31 @@ async fn a_used_state_is_refused_the_second_time() {
 }
 
 #[tokio::test]
+async fn a_round_trip_lasts_ten_minutes_whether_it_comes_back_late_or_is_continued_late() {
+    let (app, _op) = with_oidc(json!([ada()]), |_| {}).await;
+    // Back from the provider after ten minutes: the state is no longer taken.
+    let late = new_client();
+    let authorize = started(&app, &late, "test").await;
+    let trip = through_provider(&late, &authorize, "ada-1").await;
+    // Back in time, and continued in time: the control, which logs in.
+    let in_time = new_client();
+    let authorize = started(&app, &in_time, "test").await;
+    let control = through_provider(&in_time, &authorize, "ada-1").await;
+    callback(&in_time, &control.callback).await;
+    // Back in time, continued after ten minutes.
+    let slow = new_client();
+    let authorize = started(&app, &slow, "test").await;
+    let slow_trip = through_provider(&slow, &authorize, "ada-1").await;
+    callback(&slow, &slow_trip.callback).await;
+
+    assert_eq!(finish(&app, &in_time, "session").await.status(), 200);
+    app.clock.advance(Duration::from_secs(10 * 60 + 1));
+    callback(&late, &trip.callback).await;
+    refused(&app, &late, finish(&app, &late, "session").await, 401, "federation_expired").await;
+    refused(&app, &slow, finish(&app, &slow, "session").await, 401, "federation_expired").await;
+}
+
+#[tokio::test]
 async fn a_state_from_another_browser_is_refused_and_leaves_the_owners_round_trip_alone() {
     let (app, _op) = with_oidc(json!([ada(), person("mallory-1", "mallory", "m@example.com", true)]), |_| {}).await;
     let admin = Admin::of(&app).await;
