@@ -1059,6 +1059,25 @@ async fn an_identity_linked_to_another_account_is_refused_with_identity_in_use()
 }
 
 #[tokio::test]
+async fn a_link_finishes_only_for_the_account_that_began_it() {
+    let (app, _op) = with_oidc(json!([ada()]), |_| {}).await;
+    let browser = new_client();
+    app.signup_as(&browser, "grace", PASSWORD).await;
+    let r = browser.post(app.url("/api/federation/test/link")).json(&json!({})).send().await.unwrap();
+    let redirect = json_of(r, 200).await["redirect"].as_str().unwrap().to_string();
+    let trip = through_provider(&browser, &redirect, "ada-1").await;
+    callback(&browser, &trip.callback).await;
+    // Someone else logs in in this browser before the web app continues.
+    app.signup_as(&new_client(), "linus", PASSWORD).await;
+    assert_eq!(app.login_as(&browser, "linus", PASSWORD).await.status(), 200);
+    assert_error(finish(&app, &browser, "session").await, 403, "forbidden").await;
+    assert!(my_identities(&app, &browser).await["identities"].as_array().unwrap().is_empty(), "not linked to linus");
+    let grace = new_client();
+    assert_eq!(app.login_as(&grace, "grace", PASSWORD).await.status(), 200);
+    assert!(my_identities(&app, &grace).await["identities"].as_array().unwrap().is_empty(), "nor to grace");
+}
+
+#[tokio::test]
 async fn unlinking_the_last_way_in_is_refused_and_other_identities_can_go() {
     let (app, _first, _second) = with_two(json!([ada()])).await;
     let browser = new_client();
