@@ -2,8 +2,10 @@ import { Navigate, type RouteObject } from "react-router";
 import { GuestOnly, RequireAuth, RequireRole } from "./auth/guards";
 import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/AccountPage";
+import { AdminAppsPage } from "./pages/AdminAppsPage";
 import { AdminAuditPage } from "./pages/AdminAuditPage";
 import { AdminUsersPage } from "./pages/AdminUsersPage";
+import { ConsentPage } from "./pages/ConsentPage";
 import { FederatedPage } from "./pages/FederatedPage";
 import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { HomePage } from "./pages/HomePage";
@@ -23,9 +25,12 @@ export const routes: RouteObject[] = [
     element: <Layout />,
     children: [
       {
+        element: <GuestOnly oauthRequests />,
+        children: [{ path: "login", element: <LoginPage /> }],
+      },
+      {
         element: <GuestOnly />,
         children: [
-          { path: "login", element: <LoginPage /> },
           { path: "signup", element: <SignupPage /> },
           { path: "forgot-password", element: <ForgotPasswordPage /> },
         ],
@@ -35,6 +40,8 @@ export const routes: RouteObject[] = [
       { path: "verify-email", element: <VerifyEmailPage /> },
       // Back from an identity provider: a login, or a link or step-up of the signed-in user.
       { path: "login/federated", element: <FederatedPage /> },
+      // An app's sign-in request: the page sends a visitor without a fresh enough login to log in.
+      { path: "consent", element: <ConsentPage /> },
       {
         element: <RequireAuth />,
         children: [
@@ -46,6 +53,7 @@ export const routes: RouteObject[] = [
             children: [
               { index: true, element: <Navigate to="users" replace /> },
               { path: "users", element: <AdminUsersPage /> },
+              { path: "apps", element: <AdminAppsPage /> },
               { path: "audit", element: <AdminAuditPage /> },
             ],
           },

@@ -41,6 +41,7 @@ export type ErrorCode =
   | "federation_failed"
   | "provider_unavailable"
   | "last_credential"
+  | "login_required"
   | "network_error"
   | "bad_response";
 
@@ -316,6 +317,8 @@ function describe(code: string, status: number, retryAfter: number | undefined):
       return "The provider could not be reached. Please try again in a moment.";
     case "last_credential":
       return "This is your only way to log in: set a password or add a passkey first.";
+    case "login_required":
+      return "The app asks you to log in again before it continues.";
     default:
       return status >= 500
         ? "Something went wrong on the server. Please try again."
@@ -373,6 +376,9 @@ function sentence(field: string, message: string): string {
 const SUBJECTS: Record<string, string> = {
   body: "The post",
   password_confirmation: "The confirmation",
+  redirect_uris: "Redirect URIs",
+  post_logout_redirect_uris: "Post-logout redirect URIs",
+  id_token_signed_response_alg: "The ID token algorithm",
 };
 
 function fieldSubject(field: string): string {

@@ -144,3 +144,60 @@ export interface AuditPage {
   events: AuditEvent[];
   next: number | null;
 }
+
+/** A scope an app can ask for (`scopes_supported`); a newer server may know others. */
+export type Scope = "openid" | "email" | "profile" | "roles" | "offline_access" | (string & {});
+
+export type IdTokenAlg = "RS256" | "EdDSA";
+
+/** An app registered to log its users in with latchkey (an OAuth 2.0 / OpenID Connect client). */
+export interface OAuthClient {
+  client_id: string;
+  name: string;
+  /** No secret: the app proves itself with PKCE alone (an SPA, a CLI, a mobile app). */
+  public: boolean;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  scopes: Scope[];
+  /** Its users are never asked to allow it: a first-party app. */
+  skip_consent: boolean;
+  id_token_signed_response_alg: IdTokenAlg;
+  created_at: string;
+}
+
+/** `POST /api/oauth2/clients` and a new secret: the only answers that hold `client_secret`. */
+export interface NewOAuthClient extends OAuthClient {
+  /** Absent for a public client. */
+  client_secret?: string | undefined;
+}
+
+export interface ClientSecret {
+  client_id: string;
+  client_secret: string;
+}
+
+/** An app's pending sign-in, stored by `/oauth2/authorize` while the user logs in or decides. */
+export interface OAuthRequest {
+  id: string;
+  client: { client_id: string; name: string };
+  scopes: Scope[];
+  /** No session, or one older than the app demands (`prompt=login`, `max_age`). */
+  login_required: boolean;
+  consent_required: boolean;
+  login_hint: string | null;
+}
+
+/** Where the browser goes after Allow or Deny: back to the app with a code or an error. */
+export interface OAuthDecision {
+  redirect_to: string;
+}
+
+/** An app the user allowed, remembered so it is not asked again. */
+export interface Grant {
+  id: number;
+  client_id: string;
+  client_name: string;
+  scopes: Scope[];
+  created_at: string;
+  updated_at: string;
+}

@@ -153,6 +153,15 @@ describe("<GuestOnly>", () => {
   });
 });
 
+describe("<GuestOnly> and an app's sign-in request", () => {
+  it("lets only the login page decide for itself; other guest pages still move a logged-in user on", async () => {
+    mockFetch({ "GET /api/check_session": () => json(ada), "GET /api/posts": emptyFeed });
+    const { router } = renderApp("/signup?oauth=abc");
+    expect(await screen.findByRole("heading", { name: "Welcome, ada!" })).toBeInTheDocument();
+    expect(currentPath(router)).toBe("/");
+  });
+});
+
 describe('<RequireRole role="admin">', () => {
   it("shows a non-admin the not-allowed page and never asks for the admin data", async () => {
     const { requests } = mockFetch({ "GET /api/check_session": () => json(ada) });

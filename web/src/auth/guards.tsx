@@ -28,11 +28,16 @@ export function RequireRole({ role }: { role: string }) {
  * For the login and signup pages: a logged-in visitor has nothing to do
  * there, so they go on to `next` (when it is a path on this site) or home.
  * This is also what moves the user on right after a successful login.
+ *
+ * With `oauthRequests`, a page opened for an app's sign-in request
+ * (`?oauth=`) is let through: the app may ask a logged-in user to log in
+ * again (`prompt=login`, `max_age`), which only the request itself tells, so
+ * the page decides and moves the user on.
  */
-export function GuestOnly() {
+export function GuestOnly({ oauthRequests = false }: { oauthRequests?: boolean }) {
   const { state } = useAuth();
   const [params] = useSearchParams();
   if (state.status !== "ready") return <AuthPending state={state} />;
-  if (state.user) return <Navigate to={safeNext(params.get("next")) ?? "/"} replace />;
+  if (state.user && !(oauthRequests && params.has("oauth"))) return <Navigate to={safeNext(params.get("next")) ?? "/"} replace />;
   return <Outlet />;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loginPathFor, safeNext, safeReturnTo } from "./next";
+import { consentPathFor, loginPathFor, oauthLoginPathFor, safeNext, safeReturnTo } from "./next";
 
 describe("safeNext", () => {
   it.each(["/", "/account", "/admin/users?after=5", "/account#sessions"])("keeps the same-site path %s", (path) => {
@@ -46,5 +46,13 @@ describe("safeReturnTo", () => {
     [["account"]],
   ])("falls back to the home page for %j", (candidates) => {
     expect(safeReturnTo(...candidates)).toBe("/");
+  });
+});
+
+describe("an app's sign-in request", () => {
+  it("is carried, encoded, to the login and consent pages, which are same-site paths", () => {
+    expect(oauthLoginPathFor("a-b_c")).toBe("/login?oauth=a-b_c");
+    expect(consentPathFor("a b&c")).toBe("/consent?oauth=a%20b%26c");
+    expect(safeNext(consentPathFor("a-b_c"))).toBe("/consent?oauth=a-b_c");
   });
 });

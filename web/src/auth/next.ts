@@ -32,3 +32,13 @@ export function safeReturnTo(...candidates: (string | null | undefined)[]): stri
   }
   return "/";
 }
+
+/** The login page for an app's sign-in request (`/oauth2/authorize` sends the browser there too). */
+export function oauthLoginPathFor(request: string): string {
+  return `/login?oauth=${encodeURIComponent(request)}`;
+}
+
+/** Where every way of logging in ends when it began with an app's sign-in request. */
+export function consentPathFor(request: string): string {
+  return `/consent?oauth=${encodeURIComponent(request)}`;
+}

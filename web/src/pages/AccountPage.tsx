@@ -3,6 +3,7 @@ import { useLocation, useNavigate } from "react-router";
 import type { User } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
+import { AllowedApps } from "../components/AllowedApps";
 import { AvatarForm } from "../components/AvatarForm";
 import { ChangeEmailForm } from "../components/ChangeEmailForm";
 import { ChangePasswordForm } from "../components/ChangePasswordForm";
@@ -111,6 +112,10 @@ export function AccountPage() {
         <section className="card" aria-labelledby="sessions-heading">
           <h2 id="sessions-heading">Where you are signed in</h2>
           <SessionList reloadKey={sessionsVersion} />
+        </section>
+        <section className="card" aria-labelledby="apps-heading">
+          <h2 id="apps-heading">Apps you allowed</h2>
+          <AllowedApps />
         </section>
       </StepUpContext.Provider>
     </Page>

@@ -1,19 +1,21 @@
 import { useState, type FormEvent } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { login } from "../api/auth";
 import { isApiError, type SecondFactorChallenge } from "../api/client";
 import { loginWithPasskey, passkeyLoginOptions } from "../api/passkeys";
 import type { User } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
-import { safeNext } from "../auth/next";
+import { consentPathFor, safeNext } from "../auth/next";
 import { Alert } from "../components/Alert";
 import { CurrentPasswordField } from "../components/CurrentPasswordField";
+import { OAuthRequestPending } from "../components/OAuthRequestPending";
 import { Page } from "../components/Page";
 import { PasskeyElsewhere } from "../components/PasskeyElsewhere";
 import { ProviderButtons } from "../components/ProviderButtons";
 import { SecondStep } from "../components/SecondStep";
 import { useFeatures } from "../components/useFeatures";
 import { useForm } from "../components/useForm";
+import { useOAuthRequest } from "../components/useOAuthRequest";
 import { usePasskeyAvailability } from "../components/usePasskeyAvailability";
 import { UsernameOrEmailField } from "../components/UsernameOrEmailField";
 import { getPasskey } from "../lib/webauthn";
@@ -21,10 +23,15 @@ import { getPasskey } from "../lib/webauthn";
 const FIELDS = ["username", "password"] as const;
 
 export function LoginPage() {
-  const { state, signedIn } = useAuth();
+  const { state, user, signedIn } = useAuth();
+  const navigate = useNavigate();
   const [params] = useSearchParams();
-  const next = safeNext(params.get("next"));
-  const [username, setUsername] = useState("");
+  // An app's sign-in request (`?oauth=`): every way of logging in, even
+  // through a provider or a new account, goes on to the consent page.
+  const oauthId = params.get("oauth");
+  const oauth = useOAuthRequest(oauthId);
+  const next = oauthId ? consentPathFor(oauthId) : safeNext(params.get("next"));
+  const [typedUsername, setUsername] = useState<string | null>(null);
   const [password, setPassword] = useState("");
   const form = useForm(FIELDS);
   const [pending, setPending] = useState<SecondFactorChallenge | null>(null);
@@ -32,11 +39,21 @@ export function LoginPage() {
   const features = useFeatures();
   const passkeys = usePasskeyAvailability();
   const sessionEnded = state.status === "ready" && state.ended === "session_ended";
+  const request = oauth.kind === "ready" ? oauth.request : null;
+  const username = typedUsername ?? request?.login_hint ?? "";
+
+  // <GuestOnly> lets a logged-in user stay here for an app's request, so this page moves them on.
+  const onSignedIn = oauthId ? () => navigate(consentPathFor(oauthId), { replace: true }) : undefined;
+
+  if (oauthId && oauth.kind !== "ready") return <OAuthRequestPending state={oauth} />;
+  // A request that needs no login still needs a session to be accepted.
+  if (oauthId && request && !request.login_required && user) return <Navigate to={consentPathFor(oauthId)} replace />;
 
   if (pending) {
     return (
       <SecondStep
         pending={pending}
+        onSignedIn={onSignedIn}
         onExpired={() => {
           setPending(null);
           setPassword("");
@@ -46,10 +63,11 @@ export function LoginPage() {
     );
   }
 
-  // <GuestOnly> moves a signed-in user on to `next`.
+  // <GuestOnly> moves a signed-in user on to `next`, unless this page does.
   const finish = async (attempt: Promise<User>) => {
     try {
       signedIn(await attempt);
+      onSignedIn?.();
     } catch (error) {
       // The password was right; the account asks for its second factor.
       if (isApiError(error, "second_factor_required") && error.secondFactor) {
@@ -84,7 +102,10 @@ export function LoginPage() {
   };
 
   return (
-    <Page title="Log in" narrow>
+    <Page title="Log in" intro={request ? `Log in to continue to ${request.client.name}` : undefined} narrow>
+      {user && request ? (
+        <Alert tone="info" message={`${request.client.name} asks you to log in again, although you are logged in as ${user.username}.`} />
+      ) : null}
       {sessionEnded && !form.message ? <Alert tone="info" message="Your session has ended. Log in again to continue." /> : null}
       {expired && !form.message ? (
         <Alert tone="info" message="That login took too long or was already used. Enter your password again." />

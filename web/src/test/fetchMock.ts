@@ -51,3 +51,13 @@ export const root = {
   roles: ["user", "admin"],
   created_at: "2026-11-01T09:00:00Z",
 };
+
+/** An app's sign-in request as `GET /api/oauth2/requests/{id}` answers for a visitor who must log in first. */
+export const oauthRequest = {
+  id: "r".repeat(43),
+  client: { client_id: "notes-app", name: "Notes" },
+  scopes: ["openid", "email", "profile"],
+  login_required: true,
+  consent_required: true,
+  login_hint: null,
+};
