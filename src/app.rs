@@ -233,6 +233,9 @@ async fn maintain(state: AppState) {
         if let Err(e) = ctx.store.delete_dead_flows(now).await {
             tracing::warn!(error = %e, "expired federation flows not deleted");
         }
+        if let Err(e) = ctx.store.delete_dead_oauth_rows(now).await {
+            tracing::warn!(error = %e, "expired authorization requests and codes not deleted");
+        }
         // Every instance reads the log a few times a second; ten minutes is plenty.
         if let Err(e) = ctx.store.delete_old_revocations(now - 600).await {
             tracing::warn!(error = %e, "old revocation log entries not deleted");

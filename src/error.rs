@@ -99,6 +99,9 @@ pub enum AppError {
     /// No finished round trip to a provider for this browser.
     #[error("federation expired")]
     FederationExpired,
+    /// An app's authorization request needs a (fresh) login before it can be allowed.
+    #[error("login required")]
+    LoginRequired,
     /// The provider refused, or its answer did not verify.
     #[error("federation failed")]
     FederationFailed,
@@ -151,6 +154,7 @@ impl AppError {
             | InvalidCode
             | InvalidPasskey
             | FederationExpired
+            | LoginRequired
             | FederationFailed => StatusCode::UNAUTHORIZED,
             Forbidden | CsrfRejected | ReauthenticationRequired | EmailNotVerified | SignupDisabled => {
                 StatusCode::FORBIDDEN
@@ -204,6 +208,7 @@ impl AppError {
             IdentityInUse => "identity_in_use",
             LastCredential => "last_credential",
             FederationExpired => "federation_expired",
+            LoginRequired => "login_required",
             FederationFailed => "federation_failed",
             ProviderUnavailable => "provider_unavailable",
         }
@@ -245,6 +250,7 @@ impl AppError {
             SignupDisabled => "No account is linked to this login, and new accounts cannot be made here".into(),
             IdentityInUse => "This account at the provider is connected to another account here".into(),
             LastCredential => "This is the account's only way to log in: set a password or add another way first".into(),
+            LoginRequired => "Log in (again) first: the app asks for a login newer than this session".into(),
             FederationExpired => "The login with the provider is unknown, expired, used or was started in another browser; start again".into(),
             FederationFailed => "The login with the provider did not succeed; start again".into(),
             ProviderUnavailable => "The provider cannot be reached right now; try again later or log in another way".into(),

@@ -20,6 +20,13 @@ pub const LEEWAY_SECS: u64 = 30;
 const ED25519_PKCS8_PREFIX: [u8; 16] =
     [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
+/// An Ed25519 seed as the PKCS#8 document signing keys are made from.
+pub fn ed25519_pkcs8(seed: &[u8]) -> Vec<u8> {
+    let mut der = ED25519_PKCS8_PREFIX.to_vec();
+    der.extend_from_slice(seed);
+    der
+}
+
 /// The claims latchkey puts in every access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -94,9 +101,7 @@ impl KeySet {
     /// Ed25519 keys, the first of which signs.
     pub fn ed25519(keys: &[Ed25519Key<'_>], issuer: &str, audience: &str) -> Option<KeySet> {
         let first = keys.first()?;
-        let mut der = ED25519_PKCS8_PREFIX.to_vec();
-        der.extend_from_slice(first.seed);
-        let signing = EncodingKey::from_ed_der(&der);
+        let signing = EncodingKey::from_ed_der(&ed25519_pkcs8(first.seed));
         let mut verifying = HashMap::new();
         for k in keys {
             let x = URL_SAFE_NO_PAD.encode(k.public);

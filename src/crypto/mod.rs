@@ -6,6 +6,7 @@ pub mod hasher;
 pub mod jwt;
 pub mod otp;
 pub mod password;
+pub mod provider_keys;
 pub mod sealing;
 pub mod token;
 pub mod werkzeug;

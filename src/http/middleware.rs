@@ -37,20 +37,24 @@ pub async fn frame(State(state): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path();
-    let is_api = path.starts_with("/api/") || path == "/metrics";
+    let is_api = path.starts_with("/api/") || path == "/metrics" || path.starts_with("/oauth2/");
+    let app_endpoint = super::oauth2::is_app_endpoint(path);
     let route = state.request_metrics.route_name(match req.extensions().get::<MatchedPath>() {
         Some(matched) => matched.as_str(),
         None if path.starts_with("/api/") => "unmatched",
         None => "web",
     });
     let hsts = state.ctx.config.is_https() && crate::http::extract::reached_over_https(&req, &state.trusted_proxies);
-    let cors_origin = allowed_cors_origin(req.headers(), &state);
+    let cors = if app_endpoint { app_cors_origin(req.headers(), path, &state).await } else { Cors::none() };
+    let cors_origin = if app_endpoint { None } else { allowed_cors_origin(req.headers(), &state) };
     // Only the id: formatting more fields into every span cost more than the rest of
     // the layer; the warning for a failed request names the method and path itself.
     let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""));
     let uri = req.uri().clone();
 
-    let mut response = if is_preflight(&req) {
+    let mut response = if is_preflight(&req) && app_endpoint {
+        app_preflight()
+    } else if is_preflight(&req) {
         preflight(&state)
     } else if csrf_refused(&req, &state) {
         AppError::CsrfRejected.into_response()
@@ -100,6 +104,44 @@ pub async fn frame(State(state): State<AppState>, mut req: Request, next: Next) 
         h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
     }
+    if let Some(origin) = cors.0 {
+        // Apps' endpoints: readable by the apps' pages, never with credentials.
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+    }
+    response
+}
+
+/// The `Access-Control-Allow-Origin` of an app-facing answer, if any.
+struct Cors(Option<HeaderValue>);
+
+impl Cors {
+    fn none() -> Cors {
+        Cors(None)
+    }
+}
+
+/// Discovery and keys are public (`*`); the token, userinfo, revocation and
+/// introspection endpoints answer the origins of the registered clients' redirect URIs.
+async fn app_cors_origin(headers: &HeaderMap, path: &str, state: &AppState) -> Cors {
+    let Some(origin) = headers.get(header::ORIGIN) else { return Cors::none() };
+    if path.starts_with("/.well-known/") {
+        return Cors(Some(HeaderValue::from_static("*")));
+    }
+    let Ok(text) = origin.to_str() else { return Cors::none() };
+    match state.ctx.store.is_client_origin(text).await {
+        Ok(true) => Cors(Some(origin.clone())),
+        _ => Cors::none(),
+    }
+}
+
+/// The preflight of an app-facing endpoint: form posts with an `Authorization` header.
+fn app_preflight() -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(PREFLIGHT_MAX_AGE));
     response
 }
 
@@ -208,6 +250,11 @@ fn csrf_refused(req: &Request, state: &AppState) -> bool {
     }
     let headers = req.headers();
     let path = req.uri().path();
+    // Apps call these from anywhere and they ignore cookies; an app's form post starts
+    // an authorization on another site by design.
+    if super::oauth2::is_app_endpoint(path) || path == "/oauth2/authorize" {
+        return false;
+    }
     // Anonymous routes that act on an account: checked like a login.
     let logs_in = matches!(
         path,

@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod extract;
 pub mod federation;
 pub mod middleware;
+pub mod oauth2;
 pub mod openapi;
 pub mod ops;
 pub mod passkeys;
@@ -54,6 +55,7 @@ fn main_router(state: AppState, metrics_here: bool) -> Router {
         .merge(second_factors::router())
         .merge(passkeys::router())
         .merge(federation::router())
+        .merge(oauth2::router())
         .merge(recovery::router())
         .merge(ops::router())
         .fallback(web::fallback)

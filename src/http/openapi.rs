@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, federation, ops, passkeys, posts, recovery, second_factors, tokens};
+use super::{account, admin, auth, federation, oauth2, ops, passkeys, posts, recovery, second_factors, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,10 @@ use super::{account, admin, auth, federation, ops, passkeys, posts, recovery, se
         federation::start, federation::callback, federation::continue_login, federation::link,
         federation::reauthenticate, federation::my_identities, federation::unlink_my_identity,
         federation::user_identities, federation::remove_user_identity,
+        oauth2::discovery, oauth2::authorize_page, oauth2::token, oauth2::userinfo, oauth2::revoke, oauth2::introspect,
+        oauth2::end_session, oauth2::request_info, oauth2::accept, oauth2::deny, oauth2::list_clients,
+        oauth2::create_client, oauth2::get_client, oauth2::delete_client, oauth2::rotate_secret, oauth2::my_grants,
+        oauth2::revoke_grant,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::domain::User, crate::error::ErrorBody, federation::Linked,
@@ -53,6 +57,7 @@ use super::{account, admin, auth, federation, ops, passkeys, posts, recovery, se
         (name = "posts", description = "The example protected resource"),
         (name = "recovery", description = "Email verification, forgotten passwords, address changes"),
         (name = "federation", description = "Logging in with an account at an OpenID Connect provider or GitHub; connected accounts"),
+        (name = "openid provider", description = "latchkey as an OpenID Provider: other apps log their users in with latchkey (authorization code + PKCE); their clients, and the consents users gave"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -89,10 +89,11 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The public keys that verify access tokens (empty with HS256, whose key is secret).
+/// The public keys that verify access tokens (none of latchkey's own with HS256, whose
+/// key is secret) and, once apps log in through latchkey, its ID tokens (RS256, EdDSA).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, description = "{\"keys\": [JWK]}", content_type = "application/json")))]
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    let body = state.ctx.keys.current().jwks();
-    ([(header::CACHE_CONTROL, "public, max-age=60")], axum::Json(body)).into_response()
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
+    let body = super::oauth2::jwks_keys(&state).await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=60")], axum::Json(body)).into_response())
 }

@@ -74,7 +74,7 @@ pub async fn signup(ctx: &Ctx, account: NewAccount<'_>, client: &Client) -> Resu
     let issued = if users::must_verify_first(ctx, &user) {
         None
     } else {
-        Some(sessions::create(ctx, &mut change, user.id, client).await?)
+        Some(sessions::create(ctx, &mut change, user.id, &["pwd".to_string()], client).await?)
     };
     audit::record(&mut change, Event::new(Kind::Signup, client).user(user.id).actor(Some(user.id))).await?;
     let mailed = recovery::queue_verification(&mut change, &user, client).await?;

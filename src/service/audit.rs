@@ -44,6 +44,9 @@ pub enum Kind {
     FederatedLoginFailed,
     IdentityLinked,
     IdentityUnlinked,
+    AppAuthorized,
+    AppAccessRevoked,
+    OAuthClientChanged,
 }
 
 impl Kind {
@@ -80,6 +83,9 @@ impl Kind {
             Kind::FederatedLoginFailed => "federated_login_failed",
             Kind::IdentityLinked => "identity_linked",
             Kind::IdentityUnlinked => "identity_unlinked",
+            Kind::AppAuthorized => "app_authorized",
+            Kind::AppAccessRevoked => "app_access_revoked",
+            Kind::OAuthClientChanged => "oauth_client_changed",
         }
     }
 }

@@ -14,6 +14,7 @@ use super::Ctx;
 use crate::clock::Clock;
 use crate::config::{Config, JwtAlgorithm};
 use crate::crypto::jwt::{generate_ed25519, Ed25519Key, KeySet, LEEWAY_SECS};
+use crate::crypto::provider_keys::{generate_rsa, ProviderKeys, SigningAlg, StoredKey};
 use crate::crypto::sealing::{is_sealed, SealingKey};
 use crate::feed::{FeedEvent, FeedSignal, Subscriber};
 use crate::store::keys::KeyRow;
@@ -30,6 +31,8 @@ pub struct KeyRing {
     store: Store,
     clock: Arc<Clock>,
     set: RwLock<Arc<KeySet>>,
+    /// The OpenID Provider's keys, made and read on first use.
+    provider: RwLock<Option<Arc<ProviderKeys>>>,
     /// When the keys were last read (ms, on the application clock).
     last_reload_ms: Mutex<i64>,
     issuer: String,
@@ -54,11 +57,12 @@ impl KeyRing {
             (JwtAlgorithm::HS256, Some(secret)) => (KeySet::hs256(secret.0.as_bytes(), &issuer, &audience), false),
             (JwtAlgorithm::HS256, None) => return Err(anyhow!("HS256 needs a secret")),
             (JwtAlgorithm::EdDSA, _) => {
-                ensure_current_key(store, clock.now(), sealer.as_ref()).await?;
+                ensure_current_key(store, clock.now(), sealer.as_ref(), SigningAlg::EdDSA).await?;
                 if let Some(sealer) = &sealer {
                     seal_plain_keys(store, sealer).await?;
                 }
-                (read_keys(store, clock.now() - retention_secs, &issuer, &audience, sealer.as_ref()).await?, true)
+                let rows = read_keys(store, clock.now() - retention_secs, sealer.as_ref()).await?;
+                (own_set(&rows, &issuer, &audience)?, true)
             }
         };
         Ok(KeyRing {
@@ -66,6 +70,7 @@ impl KeyRing {
             last_reload_ms: Mutex::new(clock.now_ms()),
             clock,
             set: RwLock::new(Arc::new(set)),
+            provider: RwLock::new(None),
             issuer,
             audience,
             retention_secs,
@@ -84,14 +89,41 @@ impl KeyRing {
     }
 
     pub async fn reload(&self) -> anyhow::Result<()> {
-        if !self.from_database {
+        let provider_loaded = self.provider.read().unwrap_or_else(|p| p.into_inner()).is_some();
+        if !self.from_database && !provider_loaded {
             return Ok(());
         }
         let cutoff = self.clock.now() - self.retention_secs;
-        let set = read_keys(&self.store, cutoff, &self.issuer, &self.audience, self.sealer.as_ref()).await?;
-        *self.set.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        let rows = read_keys(&self.store, cutoff, self.sealer.as_ref()).await?;
+        if self.from_database {
+            *self.set.write().unwrap_or_else(|p| p.into_inner()) =
+                Arc::new(own_set(&rows, &self.issuer, &self.audience)?);
+        }
+        if provider_loaded {
+            *self.provider.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(provider_set(&rows)?));
+        }
         *self.last_reload_ms.lock().unwrap_or_else(|p| p.into_inner()) = self.clock.now_ms();
         Ok(())
+    }
+
+    /// Whether this instance has read the OpenID Provider's keys.
+    pub fn provider_loaded(&self) -> bool {
+        self.provider.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// The OpenID Provider's keys. The first call makes the RSA key (and, when latchkey's
+    /// own tokens use HS256, an Ed25519 one) if the database has none yet.
+    pub async fn provider(&self) -> anyhow::Result<Arc<ProviderKeys>> {
+        if let Some(keys) = self.provider.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Ok(Arc::clone(keys));
+        }
+        for alg in [SigningAlg::RS256, SigningAlg::EdDSA] {
+            ensure_current_key(&self.store, self.clock.now(), self.sealer.as_ref(), alg).await?;
+        }
+        let rows = read_keys(&self.store, self.clock.now() - self.retention_secs, self.sealer.as_ref()).await?;
+        let keys = Arc::new(provider_set(&rows)?);
+        *self.provider.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&keys));
+        Ok(keys)
     }
 
     /// Reloads for an unknown `kid` unless that was done moments ago; true if it did.
@@ -135,20 +167,21 @@ impl Subscriber for ReloadOnRotation {
     }
 }
 
-async fn read_keys(
-    store: &Store,
-    cutoff: i64,
-    issuer: &str,
-    audience: &str,
-    sealer: Option<&SealingKey>,
-) -> anyhow::Result<KeySet> {
+/// Every key still worth knowing, private halves opened: current ones (newest first),
+/// then retired ones.
+async fn read_keys(store: &Store, cutoff: i64, sealer: Option<&SealingKey>) -> anyhow::Result<Vec<KeyRow>> {
     let mut rows = store.jwt_keys(cutoff).await?;
     for row in &mut rows {
         row.private_key = open_private_key(row, sealer)?;
     }
-    // The newest current key signs; every instance picks the same one.
-    let mut ordered: Vec<&KeyRow> = rows.iter().filter(|r| r.retired_at.is_none()).collect();
-    ordered.extend(rows.iter().filter(|r| r.retired_at.is_some()));
+    rows.sort_by_key(|r| r.retired_at.is_some());
+    Ok(rows)
+}
+
+/// The Ed25519 keys of latchkey's own tokens; the newest current one signs, and every
+/// instance picks the same.
+fn own_set(rows: &[KeyRow], issuer: &str, audience: &str) -> anyhow::Result<KeySet> {
+    let ordered: Vec<&KeyRow> = rows.iter().filter(|r| r.alg == SigningAlg::EdDSA.as_str()).collect();
     let keys: Vec<Ed25519Key<'_>> =
         ordered.iter().map(|r| Ed25519Key { kid: &r.kid, seed: &r.private_key, public: &r.public_key }).collect();
     if ordered.first().is_none_or(|r| r.retired_at.is_some()) {
@@ -157,29 +190,82 @@ async fn read_keys(
     KeySet::ed25519(&keys, issuer, audience).context("no usable JWT key")
 }
 
+fn provider_set(rows: &[KeyRow]) -> anyhow::Result<ProviderKeys> {
+    let keys: Vec<StoredKey<'_>> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(StoredKey {
+                kid: &r.kid,
+                alg: SigningAlg::parse(&r.alg)?,
+                private: &r.private_key,
+                public: &r.public_key,
+                current: r.retired_at.is_none(),
+            })
+        })
+        .collect();
+    ProviderKeys::new(&keys)
+}
+
 /// Makes the first signing key of an empty database, once: instances starting together
 /// on one PostgreSQL database take turns under a lock, and all but the first find it.
-async fn ensure_current_key(store: &Store, now: i64, sealer: Option<&SealingKey>) -> anyhow::Result<()> {
+async fn ensure_current_key(
+    store: &Store,
+    now: i64,
+    sealer: Option<&SealingKey>,
+    alg: SigningAlg,
+) -> anyhow::Result<()> {
+    {
+        let mut tx = store.begin().await?;
+        let missing = tx.current_key_count(alg.as_str()).await? == 0;
+        tx.commit().await?;
+        if !missing {
+            return Ok(());
+        }
+    }
+    // Made before the lock is taken (an RSA key takes a while); a key another instance
+    // made meanwhile wins and this one is dropped.
+    let key = new_key(alg).await?;
     let mut tx = store.begin().await?;
     tx.advisory_lock("latchkey:signing-keys").await?;
-    if tx.current_key_count().await? == 0 {
-        insert_new_key(&mut tx, now, sealer).await?;
-        tracing::info!("generated the first JWT signing key");
+    if tx.current_key_count(alg.as_str()).await? == 0 {
+        insert_key(&mut tx, key, now, sealer).await?;
+        tracing::info!(alg = alg.as_str(), "generated the first signing key");
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn insert_new_key(tx: &mut Tx, now: i64, sealer: Option<&SealingKey>) -> anyhow::Result<String> {
-    let key = generate_ed25519().context("the OS random number generator failed")?;
+/// A key pair not stored yet: kid, private half, public half.
+struct NewKey {
+    alg: SigningAlg,
+    kid: String,
+    private: Vec<u8>,
+    public: Vec<u8>,
+}
+
+async fn new_key(alg: SigningAlg) -> anyhow::Result<NewKey> {
+    match alg {
+        SigningAlg::EdDSA => {
+            let key = generate_ed25519().context("the OS random number generator failed")?;
+            Ok(NewKey { alg, kid: key.kid, private: key.seed.to_vec(), public: key.public.to_vec() })
+        }
+        SigningAlg::RS256 => {
+            let key = tokio::task::spawn_blocking(generate_rsa).await??;
+            Ok(NewKey { alg, kid: key.kid, private: key.private_der, public: key.public_der })
+        }
+    }
+}
+
+async fn insert_key(tx: &mut Tx, key: NewKey, now: i64, sealer: Option<&SealingKey>) -> anyhow::Result<String> {
     let private_key = match sealer {
-        Some(sealer) => sealer.seal(&key.seed, key.kid.as_bytes())?,
-        None => key.seed.to_vec(),
+        Some(sealer) => sealer.seal(&key.private, key.kid.as_bytes())?,
+        None => key.private,
     };
     tx.insert_key(&KeyRow {
         kid: key.kid.clone(),
+        alg: key.alg.as_str().to_string(),
         private_key,
-        public_key: key.public.to_vec(),
+        public_key: key.public,
         created_at: now,
         retired_at: None,
     })
@@ -194,11 +280,19 @@ pub async fn rotate(ctx: &Ctx) -> anyhow::Result<(String, u64)> {
     if ctx.config.tokens.algorithm != JwtAlgorithm::EdDSA {
         return Err(anyhow!("keys rotate manages EdDSA keys; with HS256, the key is the configured secret"));
     }
+    let ed = new_key(SigningAlg::EdDSA).await?;
+    let rsa = new_key(SigningAlg::RS256).await?;
     let mut change = ctx.begin().await?;
     change.advisory_lock("latchkey:signing-keys").await?;
     let now = change.now;
-    let retired = change.retire_current_keys(now).await?;
-    let kid = insert_new_key(&mut change, now, ctx.keys.sealer.as_ref()).await?;
+    let retired = change.retire_current_keys(SigningAlg::EdDSA.as_str(), now).await?;
+    let kid = insert_key(&mut change, ed, now, ctx.keys.sealer.as_ref()).await?;
+    // The OpenID Provider's RSA key turns over with it, once it has one.
+    let retired_rsa = change.retire_current_keys(SigningAlg::RS256.as_str(), now).await?;
+    if retired_rsa > 0 {
+        insert_key(&mut change, rsa, now, ctx.keys.sealer.as_ref()).await?;
+    }
+    let retired = retired + retired_rsa;
     change.publish(FeedEvent::KeysRotated).await?;
     change.commit().await?;
     Ok((kid, retired))

@@ -167,7 +167,7 @@ async fn finish(ctx: &Ctx, proven: Proven<'_>, issue: Issue<'_>, client: &Client
             if let Some(previous) = previous_token {
                 sessions::end_in(&mut change, previous).await?;
             }
-            let issued = sessions::create(ctx, &mut change, user.id, client).await?;
+            let issued = sessions::create(ctx, &mut change, user.id, &amr, client).await?;
             audit::record(
                 &mut change,
                 Event::new(Kind::LoginSucceeded, client)

@@ -11,6 +11,7 @@ pub mod import;
 pub mod keys;
 pub mod login;
 pub mod mail;
+pub mod oauth2;
 pub mod passkeys;
 pub mod password;
 pub mod posts;

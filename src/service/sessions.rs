@@ -166,7 +166,14 @@ pub async fn flush_touches(ctx: &Ctx) -> Result<usize, AppError> {
 }
 
 /// Starts a session for `user_id` as part of `change`.
-pub async fn create(ctx: &Ctx, change: &mut Change<'_>, user_id: UserId, client: &Client) -> Result<Issued, AppError> {
+/// `amr` says how the login behind it authenticated (for the ID tokens it leads to).
+pub async fn create(
+    ctx: &Ctx,
+    change: &mut Change<'_>,
+    user_id: UserId,
+    amr: &[String],
+    client: &Client,
+) -> Result<Issued, AppError> {
     let token = new_token();
     let now = change.now;
     let ip = client.ip.to_string();
@@ -179,6 +186,7 @@ pub async fn create(ctx: &Ctx, change: &mut Change<'_>, user_id: UserId, client:
             expires_at: now + absolute_secs(ctx),
             ip: Some(&ip),
             user_agent,
+            amr: &amr.join(" "),
         })
         .await?;
     Ok(Issued { token, id })
@@ -191,6 +199,8 @@ pub async fn end(ctx: &Ctx, token: &str, client: &Client) -> Result<(), AppError
     }
     let mut change = ctx.begin().await?;
     if let Some((id, user_id)) = end_in(&mut change, token).await? {
+        let now = change.now;
+        change.revoke_app_logins_of_sessions(user_id, Some(id), None, now).await?;
         audit::record(
             &mut change,
             Event::new(Kind::Logout, client).user(user_id).actor(Some(user_id)).detail(json!({"session_id": id})),
@@ -216,6 +226,8 @@ pub async fn end_in(change: &mut Change<'_>, token: &str) -> Result<Option<(i64,
 /// Ends every session of the user but `keep`, as part of `change`; how many ended.
 pub async fn end_all_in(change: &mut Change<'_>, user_id: UserId, keep: Option<i64>) -> Result<u64, AppError> {
     let ended = change.delete_sessions_of_user(user_id, keep).await?;
+    let now = change.now;
+    change.revoke_app_logins_of_sessions(user_id, None, keep, now).await?;
     change.publish(FeedEvent::UserSessionsEnded { user_id, keep }).await?;
     Ok(ended)
 }
@@ -262,6 +274,8 @@ pub async fn revoke_own(ctx: &Ctx, user_id: UserId, session_id: i64, client: &Cl
     let Some(hash) = change.delete_session_of_user(user_id, session_id).await? else {
         return Err(AppError::NotFound);
     };
+    let now = change.now;
+    change.revoke_app_logins_of_sessions(user_id, Some(session_id), None, now).await?;
     change.publish(FeedEvent::session_ended(&hash)).await?;
     audit::record(
         &mut change,

@@ -68,7 +68,8 @@ async fn spend_for_pair(ctx: &Ctx, presented: Option<&str>, client: &Client) -> 
     let mut tx = ctx.begin().await?;
     let now = tx.now;
     let row = tx.refresh_token(&token_hash(presented)).await?.ok_or(AppError::InvalidToken)?;
-    if row.revoked_at.is_some() || row.expires_at <= now {
+    // An app's refresh token is spent at /oauth2/token, never here.
+    if row.revoked_at.is_some() || row.expires_at <= now || row.client_id.is_some() {
         return Err(AppError::InvalidToken);
     }
     // The family's row before the token's, in the order a deletion's cascade takes them

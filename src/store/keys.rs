@@ -1,4 +1,5 @@
-//! The `jwt_keys` table: Ed25519 signing keys shared by every instance.
+//! The `jwt_keys` table: signing keys shared by every instance (Ed25519 for latchkey's
+//! own tokens and, as an OpenID Provider, RSA and Ed25519 for the tokens of other apps).
 
 use sqlx::FromRow;
 
@@ -7,6 +8,8 @@ use super::{in_tx, on_reader, Store, StoreError, Tx};
 #[derive(FromRow)]
 pub struct KeyRow {
     pub kid: String,
+    /// `EdDSA` or `RS256`.
+    pub alg: String,
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
@@ -28,7 +31,7 @@ impl std::fmt::Debug for KeyRow {
 impl Store {
     /// Keys still worth knowing: current ones, and retired ones retired after `cutoff`.
     pub async fn jwt_keys(&self, cutoff: i64) -> Result<Vec<KeyRow>, StoreError> {
-        const SQL: &str = "SELECT kid, private_key, public_key, created_at, retired_at FROM jwt_keys
+        const SQL: &str = "SELECT kid, alg, private_key, public_key, created_at, retired_at FROM jwt_keys
             WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid";
         Ok(on_reader!(self, |pool| sqlx::query_as(SQL).bind(cutoff).fetch_all(pool).await)?)
     }
@@ -36,7 +39,7 @@ impl Store {
 
 impl Tx {
     pub async fn all_keys(&mut self) -> Result<Vec<KeyRow>, StoreError> {
-        const SQL: &str = "SELECT kid, private_key, public_key, created_at, retired_at FROM jwt_keys";
+        const SQL: &str = "SELECT kid, alg, private_key, public_key, created_at, retired_at FROM jwt_keys";
         Ok(in_tx!(self, |conn| sqlx::query_as(SQL).fetch_all(conn).await)?)
     }
 
@@ -50,19 +53,18 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn current_key_count(&mut self) -> Result<i64, StoreError> {
-        let (n,): (i64,) =
-            in_tx!(self, |conn| sqlx::query_as("SELECT COUNT(*) FROM jwt_keys WHERE retired_at IS NULL")
-                .fetch_one(conn)
-                .await)?;
+    pub async fn current_key_count(&mut self, alg: &str) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM jwt_keys WHERE retired_at IS NULL AND alg = $1";
+        let (n,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL).bind(alg).fetch_one(conn).await)?;
         Ok(n)
     }
 
     pub async fn insert_key(&mut self, row: &KeyRow) -> Result<(), StoreError> {
-        const SQL: &str =
-            "INSERT INTO jwt_keys (kid, private_key, public_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)";
+        const SQL: &str = "INSERT INTO jwt_keys (kid, alg, private_key, public_key, created_at, retired_at)
+            VALUES ($1, $2, $3, $4, $5, $6)";
         in_tx!(self, |conn| sqlx::query(SQL)
             .bind(&row.kid)
+            .bind(&row.alg)
             .bind(&row.private_key)
             .bind(&row.public_key)
             .bind(row.created_at)
@@ -73,13 +75,10 @@ impl Tx {
         Ok(())
     }
 
-    /// Stops every current key from signing (they keep verifying).
-    pub async fn retire_current_keys(&mut self, now: i64) -> Result<u64, StoreError> {
-        Ok(in_tx!(self, |conn| sqlx::query("UPDATE jwt_keys SET retired_at = $1 WHERE retired_at IS NULL")
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?)
+    /// Stops every current key of `alg` from signing (they keep verifying).
+    pub async fn retire_current_keys(&mut self, alg: &str, now: i64) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE jwt_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = $2";
+        Ok(in_tx!(self, |conn| sqlx::query(SQL).bind(now).bind(alg).execute(conn).await.map(|r| r.rows_affected()))?)
     }
 
     /// Forgets keys retired at or before `cutoff`: no token they signed is still valid.

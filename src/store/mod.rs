@@ -12,6 +12,7 @@ pub mod factors;
 pub mod federation;
 pub mod keys;
 mod keyset;
+pub mod oauth2;
 pub mod passkeys;
 pub mod posts;
 pub mod redis;

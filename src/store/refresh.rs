@@ -17,6 +17,13 @@ pub struct RefreshRow {
     /// When the login that started the family happened, and how it authenticated.
     pub auth_at: i64,
     pub amr: String,
+    /// The app the family belongs to (latchkey as an OpenID Provider); `None` for
+    /// latchkey's own token logins.
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    /// When the family began: an app's refresh tokens never outlive it by more than
+    /// their lifetime.
+    pub family_created_at: i64,
 }
 
 /// A new token login: who, when, how it authenticated (space-separated `amr` values)
@@ -50,13 +57,13 @@ pub(super) const FAMILIES_OF_USER: &str =
     "SELECT f.id, f.created_at, COALESCE(f.last_used_at, f.created_at) AS last_used_at,
         MAX(t.expires_at) AS expires_at, f.ip, f.user_agent
     FROM refresh_families f JOIN refresh_tokens t ON t.family_id = f.id
-    WHERE f.user_id = $1 AND f.revoked_at IS NULL
+    WHERE f.user_id = $1 AND f.revoked_at IS NULL AND f.client_id IS NULL
     GROUP BY f.id, f.created_at, f.last_used_at, f.ip, f.user_agent
     HAVING MAX(t.expires_at) > $2
     ORDER BY f.id DESC";
 
 pub(super) const REFRESH_BY_HASH: &str = "SELECT t.id, t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at,
-        f.auth_at, f.amr
+        f.auth_at, f.amr, f.client_id, f.scope, f.created_at AS family_created_at
     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = $1";
 
 impl Tx {

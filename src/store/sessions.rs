@@ -37,6 +37,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// RFC 8176 values, space-separated.
+    pub amr: &'a str,
 }
 
 pub(super) const SESSION_WITH_USER: &str = "SELECT s.id AS session_id, s.last_seen_at, s.expires_at,
@@ -102,8 +104,8 @@ impl Tx {
 
     pub async fn insert_session(&mut self, new: &NewSession<'_>) -> Result<i64, StoreError> {
         const SQL: &str =
-            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent, auth_at)
-            VALUES ($1, $2, $3, $3, $4, $5, $6, $3) RETURNING id";
+            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent, auth_at, amr)
+            VALUES ($1, $2, $3, $3, $4, $5, $6, $3, $7) RETURNING id";
         let (id,): (i64,) = in_tx!(self, |conn| sqlx::query_as(SQL)
             .bind(new.user_id)
             .bind(new.token_hash)
@@ -111,6 +113,7 @@ impl Tx {
             .bind(new.expires_at)
             .bind(new.ip)
             .bind(new.user_agent)
+            .bind(new.amr)
             .fetch_one(conn)
             .await)?;
         Ok(id)

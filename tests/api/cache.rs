@@ -171,9 +171,10 @@ async fn across_instances_over_redis_the_cache_never_outlives_a_revocation() {
 async fn quick_session(app: &TestApp, user_id: i64) -> String {
     let ctx = &app.state.ctx;
     let mut change = ctx.begin().await.unwrap();
-    let issued = latchkey::service::sessions::create(ctx, &mut change, user_id, &latchkey::service::Client::local())
-        .await
-        .unwrap();
+    let issued =
+        latchkey::service::sessions::create(ctx, &mut change, user_id, &[], &latchkey::service::Client::local())
+            .await
+            .unwrap();
     change.commit().await.unwrap();
     format!("latchkey_session={}", issued.token)
 }

@@ -345,7 +345,7 @@ async fn a_retired_key_drops_out_once_its_tokens_have_expired() {
     // Retire the current key as if it had happened long ago, then make a new one.
     let long_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 100_000;
     let mut tx = app.state.ctx.store.begin().await.unwrap();
-    tx.retire_current_keys(long_ago).await.unwrap();
+    tx.retire_current_keys("EdDSA", long_ago).await.unwrap();
     tx.commit().await.unwrap();
     latchkey::service::keys::rotate(&app.state.ctx).await.unwrap();
     app.state.ctx.keys.reload().await.unwrap();

@@ -1,5 +1,8 @@
 //! The command line: `serve` (default), `migrate`,
-//! `user create|import|set-roles|delete|reset-link`, `keys rotate|reseal`, `config check`.
+//! `user create|import|set-roles|delete|reset-link`, `keys rotate|reseal`,
+//! `client create|list|delete|rotate-secret`, `config check`.
+
+mod clients;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -45,6 +48,9 @@ enum Command {
     /// Manage the JWT signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the apps that log their users in through latchkey (OpenID Connect clients)
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -166,6 +172,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user(config, command).await,
+        Command::Client(command) => {
+            let ctx = build_ctx(config).await?;
+            let result = clients::run(&ctx, command).await;
+            ctx.store.close().await;
+            result
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let ctx = build_ctx(config).await?;
             let rotated = keys::rotate(&ctx).await;
@@ -292,7 +304,7 @@ fn explain_user(e: AppError, username: &str) -> anyhow::Error {
 }
 
 /// A service error as an operator should read it.
-fn explain(e: AppError) -> anyhow::Error {
+pub(crate) fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Validation(fields) => {
             let list: Vec<String> = fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
