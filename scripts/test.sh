@@ -6,7 +6,8 @@
 #      LATCHKEY_TEST_REDIS_URL, default redis://127.0.0.1:6379). Without it those are
 #      skipped, except under CI=true, where they must run. The federation tests start
 #      their identity providers with Node from tests/upstream (installed here when its
-#      node_modules is missing, and smoke-tested first); without them they fail.
+#      node_modules is missing, and smoke-tested first); without them they fail. The
+#      OpenID Provider tests drive panva's openid-client from tests/rp the same way.
 #   2. the contract: schemathesis against the release binary (scripts/contract.sh; needs
 #      python3 with venv, and PyPI the first time),
 #   3. two instances on PostgreSQL behind Debian's nginx with deploy/'s configuration
@@ -27,6 +28,8 @@ fi
 
 step "Upstream identity providers for the federation tests (tests/upstream): install, smoke-test"
 (cd tests/upstream && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
+step "Relying party of the OpenID Provider tests (tests/rp, openid-client): install"
+(cd tests/rp && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
 
 step "Rust tests (integration suite on SQLite)"
 LATCHKEY_TEST_BACKEND=sqlite cargo test --release --all-targets

@@ -88,7 +88,9 @@ struct CommonAnswers;
 
 impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // Apps' endpoints skip the CSRF origin check and speak OAuth's own errors.
+            let app_endpoint = super::oauth2::is_app_endpoint(path) || path == "/oauth2/authorize";
             for (method, op) in operations(item) {
                 let json_body = op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"));
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -101,7 +103,7 @@ impl Modify for CommonAnswers {
                 if secured {
                     add(op, 401, "unauthorized (no credential), invalid_token or token_expired (a bad Bearer token)");
                 }
-                if method != "get" {
+                if method != "get" && !app_endpoint {
                     add(op, 403, "csrf_rejected: a cookie-authenticated (or login) request from another origin");
                 }
                 if has_path {

@@ -116,7 +116,10 @@ export type AuditKind =
   | "passkey_removed"
   | "federated_login_failed"
   | "identity_linked"
-  | "identity_unlinked";
+  | "identity_unlinked"
+  | "app_authorized"
+  | "app_access_revoked"
+  | "oauth_client_changed";
 
 export interface AuditEvent {
   id: number;

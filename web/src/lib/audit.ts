@@ -32,6 +32,9 @@ const KINDS: Record<string, { label: string; warn?: boolean }> = {
   federated_login_failed: { label: "Failed login through a provider", warn: true },
   identity_linked: { label: "Provider account connected" },
   identity_unlinked: { label: "Provider account disconnected", warn: true },
+  app_authorized: { label: "App allowed" },
+  app_access_revoked: { label: "App access revoked" },
+  oauth_client_changed: { label: "App registration changed", warn: true },
 };
 
 export function describeKind(kind: string): { label: string; warn: boolean } {
