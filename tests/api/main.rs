@@ -22,6 +22,8 @@ mod faults;
 mod federation;
 mod federation_races;
 mod hostile_input;
+mod oauth2;
+mod oidc_rp;
 mod operations;
 mod passkeys;
 mod passwords;
