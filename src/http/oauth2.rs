@@ -36,12 +36,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/.well-known/oauth-authorization-server", get(discovery))
-        .route("/oauth2/authorize", get(authorize_page).post(authorize_page))
+        .route("/oauth2/authorize", get(authorize_page).post(authorize_form))
         .route("/oauth2/token", post(token))
-        .route("/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route("/oauth2/userinfo", get(userinfo).post(userinfo_form))
         .route("/oauth2/revoke", post(revoke))
         .route("/oauth2/introspect", post(introspect))
-        .route("/oauth2/logout", get(end_session).post(end_session))
+        .route("/oauth2/logout", get(end_session).post(end_session_form))
         .route("/api/oauth2/requests/{id}", get(request_info))
         .route("/api/oauth2/requests/{id}/accept", post(accept))
         .route("/api/oauth2/requests/{id}/deny", post(deny))
@@ -151,6 +151,22 @@ pub async fn authorize_page(
     })
 }
 
+/// `POST /oauth2/authorize`: the same request as a form (Core §3.1.2.1); an app's page
+/// posts it, so it skips the CSRF origin check.
+#[utoipa::path(post, path = "/oauth2/authorize", tag = "openid provider",
+    request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "The parameters of GET /oauth2/authorize"),
+    responses((status = 302, description = "As GET /oauth2/authorize"),
+        (status = 400, description = "A page: the client or its redirect URI is not registered, or the body is not a form", content_type = "text/html")))]
+pub async fn authorize_form(
+    state: State<AppState>,
+    method: Method,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Result<Response, AppError> {
+    authorize_page(state, method, query, headers, body).await
+}
+
 /// The token endpoint: `authorization_code` (with the PKCE verifier), `refresh_token`
 /// (rotated; a reused one ends the login), `client_credentials` (confidential clients).
 #[utoipa::path(post, path = "/oauth2/token", tag = "openid provider",
@@ -210,11 +226,22 @@ pub async fn userinfo(
     }
 }
 
+/// UserInfo by POST: the token in the `Authorization` header or the form's `access_token`.
+#[utoipa::path(post, path = "/oauth2/userinfo", tag = "openid provider",
+    request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "access_token (or send it in the Authorization header)"),
+    responses((status = 200, description = "As GET /oauth2/userinfo", content_type = "application/json"),
+        (status = 401, description = "No valid access token", content_type = "application/json")))]
+pub async fn userinfo_form(state: State<AppState>, method: Method, headers: HeaderMap, body: RawBody) -> Response {
+    userinfo(state, method, headers, body).await
+}
+
 /// RFC 7009: ends the login of a refresh or access token the client holds. 200 for
 /// unknown tokens too.
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "openid provider",
     request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "token, token_type_hint, client authentication"),
-    responses((status = 200, description = "Revoked, or nothing to revoke"), (status = 401, description = "invalid_client", content_type = "application/json")))]
+    responses((status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "invalid_request: no token, or the body is not a form", content_type = "application/json"),
+        (status = 401, description = "invalid_client", content_type = "application/json")))]
 pub async fn revoke(
     State(state): State<AppState>,
     method: Method,
@@ -238,6 +265,7 @@ pub async fn revoke(
 #[utoipa::path(post, path = "/oauth2/introspect", tag = "openid provider",
     request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "token, client authentication"),
     responses((status = 200, description = "{\"active\": bool, …}", content_type = "application/json"),
+        (status = 400, description = "invalid_request: the body is not a form", content_type = "application/json"),
         (status = 401, description = "invalid_client (public clients too)", content_type = "application/json")))]
 pub async fn introspect(
     State(state): State<AppState>,
@@ -263,7 +291,7 @@ pub async fn introspect(
 #[utoipa::path(get, path = "/oauth2/logout", tag = "openid provider",
     params(("id_token_hint" = Option<String>, Query), ("post_logout_redirect_uri" = Option<String>, Query),
         ("state" = Option<String>, Query), ("client_id" = Option<String>, Query)),
-    responses((status = 303, description = "Logged out: to the post-logout redirect URI"),
+    responses((status = 302, description = "Logged out (or nothing to log out): to the post-logout redirect URI"),
         (status = 200, description = "A page asking to confirm the logout", content_type = "text/html"),
         (status = 400, description = "A page: the post-logout redirect URI is not registered", content_type = "text/html")))]
 pub async fn end_session(
@@ -294,6 +322,25 @@ pub async fn end_session(
     hidden.push(("confirm".into(), "yes".into()));
     let text = format!("You are logged in to latchkey as {}. Log out?", session.user.username);
     Ok(page(StatusCode::OK, "Log out of latchkey?", &text, Some(&hidden)))
+}
+
+/// The logout page's confirmation (and apps' form posts of the same parameters).
+#[utoipa::path(post, path = "/oauth2/logout", tag = "openid provider",
+    request_body(content_type = "application/x-www-form-urlencoded", content = String,
+        description = "The parameters of GET /oauth2/logout, and `confirm=yes` from the confirmation page"),
+    responses((status = 302, description = "Logged out (or nothing to log out): to the post-logout redirect URI"),
+        (status = 200, description = "A page asking to confirm the logout", content_type = "text/html"),
+        (status = 400, description = "A page: the post-logout redirect URI is not registered, or the body is not a form", content_type = "text/html"),
+        (status = 403, description = "csrf_rejected: a confirmation posted from another origin", content_type = "application/json")))]
+pub async fn end_session_form(
+    state: State<AppState>,
+    method: Method,
+    query: RawQuery,
+    headers: HeaderMap,
+    client: Client,
+    body: RawBody,
+) -> Result<Response, AppError> {
+    end_session(state, method, query, headers, client, body).await
 }
 
 /// A waiting authorization request, for the web app's login and consent pages.

@@ -195,7 +195,7 @@ async fn the_document_lists_every_answer_and_rule() {
         }
     }
     assert_eq!(
-        operations, 79,
+        operations, 82,
         "every route: API.md's, account recovery, second factors, passkeys, token logins, federation and the OpenID Provider"
     );
 

@@ -138,19 +138,26 @@ fn same_but_loopback_port(registered: &str, presented: &str) -> bool {
 /// What an administrator asks for.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct NewClientRequest {
-    #[schema(example = "Grafana")]
+    #[schema(example = "Grafana", value_type = String, required = true, min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    #[schema(example = json!(["https://grafana.example.com/login/generic_oauth"]))]
+    /// Absolute URLs without a fragment: https, http to 127.0.0.1, `[::1]` or localhost, or a
+    /// native app's reverse-domain scheme. 1 to 20.
+    #[schema(example = json!(["https://grafana.example.com/login/generic_oauth"]), value_type = Vec<String>,
+        required = true, min_items = 1, max_items = 20)]
     pub redirect_uris: Option<Vec<String>>,
+    /// The same rules; at most 20.
+    #[schema(max_items = 20)]
     pub post_logout_redirect_uris: Option<Vec<String>>,
     /// No secret (an SPA or a native app). Default false.
     pub public: Option<bool>,
-    /// Default: all of `openid email profile roles offline_access`.
+    /// Default (absent or empty): all of `openid email profile roles offline_access`;
+    /// otherwise it must include `openid`.
+    #[schema(value_type = Option<Vec<String>>, example = json!(["openid", "email"]))]
     pub scopes: Option<Vec<String>>,
     /// Default false.
     pub skip_consent: Option<bool>,
     /// `RS256` (default) or `EdDSA`.
-    #[schema(example = "RS256")]
+    #[schema(example = "RS256", value_type = Option<String>, pattern = "^(RS256|EdDSA)$")]
     pub id_token_signed_response_alg: Option<String>,
 }
 
@@ -178,7 +185,7 @@ pub async fn create(
     } else if let Some(problem) = post_logout.iter().find_map(|u| redirect_uri_problem(u)) {
         problems.insert("post_logout_redirect_uris", problem);
     }
-    let scopes = match req.scopes {
+    let scopes = match req.scopes.filter(|list| !list.is_empty()) {
         None => SCOPES.iter().map(|s| s.to_string()).collect(),
         Some(list) => list.iter().flat_map(|s| scope_list(s)).collect::<Vec<_>>(),
     };
