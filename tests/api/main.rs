@@ -23,6 +23,7 @@ mod federation;
 mod federation_races;
 mod hostile_input;
 mod oauth2;
+mod oauth2_cluster;
 mod oidc_rp;
 mod operations;
 mod passkeys;

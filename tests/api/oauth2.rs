@@ -613,16 +613,6 @@ async fn the_jwks_holds_only_public_rsa_and_ed25519_keys() {
     assert!(keys.iter().any(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519"), "an Ed25519 key: {keys:?}");
 }
 
-/// Discovery advertises RS256 from the start, so the JWKS holds an RSA key from the start
-/// (the contract: "JWKS holds the RSA (RS256) and Ed25519 (EdDSA) public keys").
-#[tokio::test]
-async fn the_jwks_holds_the_rsa_key_before_any_client_is_registered() {
-    let app = TestApp::spawn().await;
-    let keys = public_jwks(&app).await;
-    assert!(keys.iter().any(|k| k["kty"] == "RSA"), "an RSA key for the advertised RS256: {keys:?}");
-    assert!(keys.iter().any(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519"), "an Ed25519 key: {keys:?}");
-}
-
 // =====================================================================================
 // Clients (rules 1, 10, 16)
 // =====================================================================================

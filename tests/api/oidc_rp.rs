@@ -39,22 +39,18 @@ fn require_node() {
 /// Runs `node flow.mjs` against `op` for `rp` as `username`; its JSON line (asserting `ok`).
 async fn run_flow(op: &Op, rp: &Rp, username: &str, extra: &[&str]) -> Value {
     require_node();
+    // `--name=value`: a secret or an id may start with `-`, which a separate argument
+    // would make look like an option.
+    let secret = rp.secret.clone().expect("the flow is a confidential client's");
     let mut args: Vec<String> = vec![
         "flow.mjs".into(),
-        "--issuer".into(),
-        issuer(&op.app),
-        "--client-id".into(),
-        rp.client_id.clone(),
-        "--client-secret".into(),
-        rp.secret.clone().expect("the flow is a confidential client's"),
-        "--redirect-uri".into(),
-        rp.redirect_uri.clone(),
-        "--post-logout-redirect-uri".into(),
-        BYE.into(),
-        "--username".into(),
-        username.into(),
-        "--password".into(),
-        PASSWORD.into(),
+        format!("--issuer={}", issuer(&op.app)),
+        format!("--client-id={}", rp.client_id),
+        format!("--client-secret={secret}"),
+        format!("--redirect-uri={}", rp.redirect_uri),
+        format!("--post-logout-redirect-uri={BYE}"),
+        format!("--username={username}"),
+        format!("--password={PASSWORD}"),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     // The server runs on this test's runtime: wait for node off its threads.
