@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::explain;
-use crate::service::oauth2::clients::{self, NewClientRequest, OAuthClient, WithSecret};
+use crate::service::oauth2::clients::{self, NewClientRequest, OAuthClient, ScopeName, WithSecret};
 use crate::service::{Client, Ctx};
 
 #[derive(Subcommand)]
@@ -66,12 +66,23 @@ pub async fn run(ctx: &Ctx, command: ClientCommand) -> anyhow::Result<()> {
             id_token_alg,
             json,
         } => {
+            let scopes = match scopes {
+                None => None,
+                Some(text) => Some(
+                    text.split([' ', ','])
+                        .filter(|s| !s.is_empty())
+                        .map(|s| {
+                            ScopeName::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a scope latchkey knows"))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                ),
+            };
             let req = NewClientRequest {
                 name: Some(name),
                 redirect_uris: Some(redirect_uris),
                 post_logout_redirect_uris: Some(post_logout_redirect_uris),
                 public: Some(public),
-                scopes: scopes.map(|s| s.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect()),
+                scopes,
                 skip_consent: Some(skip_consent),
                 id_token_signed_response_alg: id_token_alg,
             };

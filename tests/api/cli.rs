@@ -1,4 +1,4 @@
-//! The command line: `user create|import|set-roles|delete`, `migrate`, `config check`.
+//! The command line: `user create|import|set-roles|delete`, `client …`, `migrate`, `config check`.
 
 use std::io::Write;
 use std::path::Path;
@@ -343,4 +343,59 @@ async fn config_check_discovers_each_provider_and_says_what_is_wrong() {
     write_config(dir.path(), &provider("https://idp.example", "").replace("id = \"corp\"", "id = \"Corp Login\""));
     let out = check(Some("s"));
     assert!(!out.status.success() && text(&out).contains("id must be"), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn apps_are_registered_listed_given_new_secrets_and_deleted_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let create = |extra: &[&str]| {
+        let mut args = vec!["client", "create", "--name", "Grafana", "--redirect-uri", "https://grafana.example/cb"];
+        args.extend_from_slice(extra);
+        latchkey(dir.path(), &args, "")
+    };
+    let out = create(&["--json", "--scopes", "openid,email"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = made["client_id"].as_str().unwrap().to_string();
+    let secret = made["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 43, "256 bits, shown once");
+    assert_eq!((made["public"].clone(), made["scopes"].clone()), (json!(false), json!(["openid", "email"])));
+
+    let out = create(&["--public", "--json"]);
+    let public: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(public.get("client_secret").is_none(), "a public client has no secret: {public}");
+    let refused = create(&["--scopes", "openid,everything"]);
+    assert!(!refused.status.success() && text(&refused).contains("everything"), "{}", text(&refused));
+    let refused =
+        latchkey(dir.path(), &["client", "create", "--name", "x", "--redirect-uri", "http://app.example/cb"], "");
+    assert!(!refused.status.success() && text(&refused).contains("https"), "{}", text(&refused));
+
+    let out = latchkey(dir.path(), &["client", "list", "--json"], "");
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["clients"].as_array().unwrap().len(), 2);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&secret), "a list never shows a secret");
+
+    let out = latchkey(dir.path(), &["client", "rotate-secret", &id, "--json"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+    let public_id = public["client_id"].as_str().unwrap();
+    assert!(!latchkey(dir.path(), &["client", "rotate-secret", public_id], "").status.success());
+
+    let server = start_binary(dir.path());
+    let token = |secret: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/oauth2/token", server.base))
+            .basic_auth(&id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "email")])
+            .send()
+    };
+    assert_eq!(token(&secret).await.unwrap().status(), 401, "the old secret stopped working");
+    assert_eq!(token(rotated["client_secret"].as_str().unwrap()).await.unwrap().status(), 200);
+
+    let out = latchkey(dir.path(), &["client", "delete", &id], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(token(rotated["client_secret"].as_str().unwrap()).await.unwrap().status(), 401);
+    assert!(!latchkey(dir.path(), &["client", "delete", &id], "").status.success(), "deleted once");
 }

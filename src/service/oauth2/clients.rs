@@ -135,6 +135,33 @@ fn same_but_loopback_port(registered: &str, presented: &str) -> bool {
         && b.fragment().is_none()
 }
 
+/// A scope latchkey knows.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeName {
+    Openid,
+    Email,
+    Profile,
+    Roles,
+    OfflineAccess,
+}
+
+impl ScopeName {
+    pub fn parse(value: &str) -> Option<ScopeName> {
+        serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ScopeName::Openid => "openid",
+            ScopeName::Email => "email",
+            ScopeName::Profile => "profile",
+            ScopeName::Roles => "roles",
+            ScopeName::OfflineAccess => "offline_access",
+        }
+    }
+}
+
 /// What an administrator asks for.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct NewClientRequest {
@@ -150,10 +177,10 @@ pub struct NewClientRequest {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     /// No secret (an SPA or a native app). Default false.
     pub public: Option<bool>,
-    /// Default (absent or empty): all of `openid email profile roles offline_access`;
-    /// otherwise it must include `openid`.
-    #[schema(value_type = Option<Vec<String>>, example = json!(["openid", "email"]))]
-    pub scopes: Option<Vec<String>>,
+    /// What the app may ask for. Default (absent or empty): all of them; `openid` is
+    /// always included.
+    #[schema(example = json!(["openid", "email"]))]
+    pub scopes: Option<Vec<ScopeName>>,
     /// Default false.
     pub skip_consent: Option<bool>,
     /// `RS256` (default) or `EdDSA`.
@@ -185,14 +212,12 @@ pub async fn create(
     } else if let Some(problem) = post_logout.iter().find_map(|u| redirect_uri_problem(u)) {
         problems.insert("post_logout_redirect_uris", problem);
     }
-    let scopes = match req.scopes.filter(|list| !list.is_empty()) {
+    let mut scopes: Vec<String> = match req.scopes.filter(|list| !list.is_empty()) {
         None => SCOPES.iter().map(|s| s.to_string()).collect(),
-        Some(list) => list.iter().flat_map(|s| scope_list(s)).collect::<Vec<_>>(),
+        Some(list) => scope_list(&list.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
     };
-    if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        problems.insert("scopes", format!("{unknown:?} is not a scope latchkey knows ({})", SCOPES.join(", ")));
-    } else if !scopes.iter().any(|s| s == "openid") {
-        problems.insert("scopes", "must include openid".into());
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.push("openid".into());
     }
     let alg = match req.id_token_signed_response_alg.as_deref() {
         None => Some(SigningAlg::RS256),
