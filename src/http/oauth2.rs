@@ -175,23 +175,8 @@ pub async fn authorize_form(
     responses((status = 200, description = "access_token, token_type, expires_in, id_token, refresh_token, scope", content_type = "application/json"),
         (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type, unauthorized_client, invalid_scope", content_type = "application/json"),
         (status = 401, description = "invalid_client", content_type = "application/json")))]
-pub async fn token(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    client: Client,
-    RawBody(body): RawBody,
-) -> Response {
-    let result = async {
-        let form = parameters(&method, None, &headers, &body).map_err(OAuthError::invalid_request)?;
-        let presented = presented(&headers, &form)?;
-        grants::token(&state.ctx, &presented, &form, &client).await
-    }
-    .await;
-    match result {
-        Ok(issued) => no_store(axum::Json(issued)),
-        Err(e) => oauth_error(e),
-    }
+pub async fn token(State(state): State<AppState>, client: Client, form: ClientForm) -> Response {
+    answer(grants::token(&state.ctx, &form.presented, &form.params, &client).await.map(axum::Json))
 }
 
 /// UserInfo: the user's claims for the access token's scopes. The token comes in the
@@ -220,10 +205,7 @@ pub async fn userinfo(
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"latchkey\""));
         return response;
     };
-    match tokens::userinfo(&state.ctx, &token).await {
-        Ok(claims) => no_store(axum::Json(claims)),
-        Err(e) => oauth_error(e),
-    }
+    answer(tokens::userinfo(&state.ctx, &token).await.map(axum::Json))
 }
 
 /// UserInfo by POST: the token in the `Authorization` header or the form's `access_token`.
@@ -242,23 +224,8 @@ pub async fn userinfo_form(state: State<AppState>, method: Method, headers: Head
     responses((status = 200, description = "Revoked, or nothing to revoke"),
         (status = 400, description = "invalid_request: no token, or the body is not a form", content_type = "application/json"),
         (status = 401, description = "invalid_client", content_type = "application/json")))]
-pub async fn revoke(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    client: Client,
-    RawBody(body): RawBody,
-) -> Response {
-    let result = async {
-        let form = parameters(&method, None, &headers, &body).map_err(OAuthError::invalid_request)?;
-        let presented = presented(&headers, &form)?;
-        grants::revoke(&state.ctx, &presented, form.get("token").map(String::as_str), &client).await
-    }
-    .await;
-    match result {
-        Ok(()) => no_store(StatusCode::OK),
-        Err(e) => oauth_error(e),
-    }
+pub async fn revoke(State(state): State<AppState>, client: Client, form: ClientForm) -> Response {
+    answer(grants::revoke(&state.ctx, &form.presented, form.token(), &client).await.map(|()| StatusCode::OK))
 }
 
 /// RFC 7662, for confidential clients: whether a token is active, and what it says.
@@ -267,22 +234,8 @@ pub async fn revoke(
     responses((status = 200, description = "{\"active\": bool, …}", content_type = "application/json"),
         (status = 400, description = "invalid_request: the body is not a form", content_type = "application/json"),
         (status = 401, description = "invalid_client (public clients too)", content_type = "application/json")))]
-pub async fn introspect(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
-) -> Response {
-    let result = async {
-        let form = parameters(&method, None, &headers, &body).map_err(OAuthError::invalid_request)?;
-        let presented = presented(&headers, &form)?;
-        grants::introspect(&state.ctx, &presented, form.get("token").map(String::as_str)).await
-    }
-    .await;
-    match result {
-        Ok(answer) => no_store(axum::Json(answer)),
-        Err(e) => oauth_error(e),
-    }
+pub async fn introspect(State(state): State<AppState>, form: ClientForm) -> Response {
+    answer(grants::introspect(&state.ctx, &form.presented, form.token()).await.map(axum::Json))
 }
 
 /// RP-initiated logout: with an `id_token_hint` naming the browser's user the session
@@ -478,6 +431,40 @@ pub async fn revoke_grant(
 ) -> Result<StatusCode, AppError> {
     consents::revoke(&state.ctx, caller.user.id, id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A client's form post to an app endpoint: its parameters and its credentials. A body
+/// that is not a form is answered `invalid_request`.
+pub struct ClientForm {
+    params: HashMap<String, String>,
+    presented: Presented,
+}
+
+impl ClientForm {
+    fn token(&self) -> Option<&str> {
+        self.params.get("token").map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let (method, headers) = (req.method().clone(), req.headers().clone());
+        let RawBody(body) = RawBody::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        let params = parameters(&method, None, &headers, &body)
+            .map_err(|problem| oauth_error(OAuthError::invalid_request(problem)))?;
+        let presented = presented(&headers, &params).map_err(oauth_error)?;
+        Ok(ClientForm { params, presented })
+    }
+}
+
+/// An app endpoint's answer: never cached, errors in OAuth's format.
+fn answer(result: Result<impl IntoResponse, OAuthError>) -> Response {
+    match result {
+        Ok(body) => no_store(body),
+        Err(e) => oauth_error(e),
+    }
 }
 
 /// The client's credentials from the `Authorization: Basic` header (each half
