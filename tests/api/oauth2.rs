@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use reqwest::{Client, Method, Response, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -77,13 +77,12 @@ pub fn issuer(app: &TestApp) -> String {
 impl Op {
     /// `POST /api/oauth2/clients` as the admin (from latchkey's own origin, as the admin page).
     pub async fn register_raw(&self, body: Value) -> Response {
-        self.admin
-            .post(self.app.url("/api/oauth2/clients"))
-            .header("origin", &self.app.base)
-            .json(&body)
-            .send()
-            .await
-            .expect("POST /api/oauth2/clients")
+        from_web_app(&self.app, self.admin.post(self.app.url("/api/oauth2/clients")).json(&body)).await
+    }
+
+    /// `method path` (no body) as the admin, from latchkey's own origin.
+    async fn as_admin(&self, method: Method, path: &str) -> Response {
+        from_web_app(&self.app, self.admin.request(method, self.app.url(path))).await
     }
 
     /// Registers a client (asserting 201); `body` over the defaults: name "Notes",
@@ -121,7 +120,7 @@ impl Op {
             .await
             .unwrap();
         let json = body_of(r, 201).await;
-        if browser.get(self.app.url("/api/me")).send().await.unwrap().status() != StatusCode::OK {
+        if me_status(&self.app, &browser).await != StatusCode::OK {
             assert_eq!(self.app.login_as(&browser, name, PASSWORD).await.status(), StatusCode::OK);
         }
         let sub = json["id"].as_i64().unwrap_or_else(|| panic!("no id in {json}")).to_string();
@@ -130,16 +129,46 @@ impl Op {
 
     /// `POST /api/login` again in `user`'s browser (a fresh login: a new `auth_time`).
     pub async fn relogin(&self, user: &User) {
-        let r = user
-            .browser
-            .post(self.app.url("/api/login"))
-            .header("origin", &self.app.base)
-            .json(&json!({"username": user.name, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+        let login = json!({"username": user.name, "password": PASSWORD});
+        let r = from_web_app(&self.app, user.browser.post(self.app.url("/api/login")).json(&login)).await;
         assert_eq!(r.status(), StatusCode::OK, "login of {}", user.name);
     }
+}
+
+/// Where most tests start: latchkey, one client and `ada` logged in.
+struct Fixture {
+    op: Op,
+    rp: Rp,
+    user: User,
+}
+
+impl Fixture {
+    /// With a confidential client.
+    async fn new() -> Fixture {
+        Fixture::with_client(json!({})).await
+    }
+
+    async fn public() -> Fixture {
+        Fixture::with_client(json!({"public": true})).await
+    }
+
+    /// With a client registered with `body` over the defaults of [`Op::client`].
+    async fn with_client(body: Value) -> Fixture {
+        let op = op().await;
+        let rp = op.client(body).await;
+        let user = op.user("ada").await;
+        Fixture { op, rp, user }
+    }
+}
+
+/// Sends `req` with latchkey's own `Origin`, as the web app's pages do: the CSRF check wants it.
+async fn from_web_app(app: &TestApp, req: RequestBuilder) -> Response {
+    req.header("origin", &app.base).send().await.expect("a request from the web app")
+}
+
+/// The status of `GET /api/me` in `browser`: whether its session is alive.
+async fn me_status(app: &TestApp, browser: &Client) -> StatusCode {
+    browser.get(app.url("/api/me")).send().await.unwrap().status()
 }
 
 /// The answer's JSON, after asserting its status.
@@ -274,18 +303,56 @@ pub fn next(app: &TestApp, authz: &Authz, r: &Response) -> Next {
     }
 }
 
+impl Next {
+    /// The parameters back at the RP; `case` names the situation when the browser went elsewhere.
+    fn back(self, case: &str) -> HashMap<String, String> {
+        match self {
+            Next::Back(p) => p,
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+
+    /// The request id of the login page.
+    fn login(self, case: &str) -> String {
+        match self {
+            Next::Login(id) => id,
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+
+    /// The request id of the consent page.
+    fn consent(self, case: &str) -> String {
+        match self {
+            Next::Consent(id) => id,
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+}
+
+/// `GET /oauth2/authorize?…` in `browser`, and where it sent the browser.
+async fn authorize_next(app: &TestApp, browser: &Client, authz: &Authz) -> Next {
+    next(app, authz, &authorize(app, browser, authz).await)
+}
+
+/// The parameters of an error sent back to the RP: `error`, `state` and `iss`, and no code.
+fn assert_error_params(app: &TestApp, authz: &Authz, p: &HashMap<String, String>, error: &str) {
+    assert_eq!(p.get("error").map(String::as_str), Some(error), "error in {p:?}");
+    assert_eq!(p.get("state"), Some(&authz.state), "state in {p:?}");
+    assert_eq!(p.get("iss"), Some(&issuer(app)), "iss in {p:?} (RFC 9207)");
+    assert!(!p.contains_key("code"), "an error with a code: {p:?}");
+}
+
 /// An error redirect back to the RP with `error`, `state` and `iss` (and no code).
 pub fn assert_error_redirect(app: &TestApp, authz: &Authz, r: &Response, error: &str) -> HashMap<String, String> {
-    match next(app, authz, r) {
-        Next::Back(p) => {
-            assert_eq!(p.get("error").map(String::as_str), Some(error), "error in {p:?}");
-            assert_eq!(p.get("state"), Some(&authz.state), "state in {p:?}");
-            assert_eq!(p.get("iss"), Some(&issuer(app)), "iss in {p:?} (RFC 9207)");
-            assert!(!p.contains_key("code"), "an error with a code: {p:?}");
-            p
-        }
-        other => panic!("expected an error redirect with {error}, got {other:?}"),
-    }
+    let p = next(app, authz, r).back(&format!("expected an error redirect with {error}"));
+    assert_error_params(app, authz, &p, error);
+    p
+}
+
+/// An authorization request that the RP gets back refused with `error`.
+async fn assert_refused(app: &TestApp, browser: &Client, authz: &Authz, error: &str) {
+    let r = authorize(app, browser, authz).await;
+    assert_error_redirect(app, authz, &r, error);
 }
 
 /// An HTML page of latchkey's own with `status`: no redirect, no framing.
@@ -300,6 +367,11 @@ async fn assert_page(r: Response, status: u16) -> String {
     r.text().await.unwrap()
 }
 
+/// An authorization request refused on latchkey's own error page, never sent to the RP.
+async fn assert_error_page(app: &TestApp, browser: &Client, authz: &Authz) -> String {
+    assert_page(authorize(app, browser, authz).await, 400).await
+}
+
 /// `GET /api/oauth2/requests/{id}` in `browser`.
 pub async fn request_info(app: &TestApp, browser: &Client, id: &str) -> Response {
     browser.get(app.url(&format!("/api/oauth2/requests/{id}"))).send().await.unwrap()
@@ -307,13 +379,7 @@ pub async fn request_info(app: &TestApp, browser: &Client, id: &str) -> Response
 
 /// `POST /api/oauth2/requests/{id}/{accept|deny}` from latchkey's origin.
 pub async fn decide(app: &TestApp, browser: &Client, id: &str, verb: &str) -> Response {
-    browser
-        .post(app.url(&format!("/api/oauth2/requests/{id}/{verb}")))
-        .header("origin", &app.base)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
+    from_web_app(app, browser.post(app.url(&format!("/api/oauth2/requests/{id}/{verb}"))).json(&json!({}))).await
 }
 
 /// The parameters of `redirect_to` of an accept/deny answer (asserting 200).
@@ -331,6 +397,18 @@ pub struct Code {
     pub verifier: String,
     pub redirect_uri: String,
     pub nonce: String,
+}
+
+impl Code {
+    /// The token request that redeems it (`grant_type=authorization_code`).
+    fn form(&self) -> [(&str, &str); 4] {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", &self.code),
+            ("redirect_uri", &self.redirect_uri),
+            ("code_verifier", &self.verifier),
+        ]
+    }
 }
 
 /// A redirect that carries a code must not leak it onward as a referrer (rule 8).
@@ -375,8 +453,34 @@ pub async fn code_with(op: &Op, user: &User, authz: &Authz) -> (Code, Vec<&'stat
             id
         }
     };
-    let p = redirect_to(decide(app, &user.browser, &id, "accept").await, authz).await;
-    (code_of(app, authz, &p), asked)
+    (accept(app, &user.browser, &id, authz).await, asked)
+}
+
+/// Accepts request `id` in `browser`: the code the RP gets back.
+async fn accept(app: &TestApp, browser: &Client, id: &str, authz: &Authz) -> Code {
+    let p = redirect_to(decide(app, browser, id, "accept").await, authz).await;
+    code_of(app, authz, &p)
+}
+
+/// An authorization request that comes straight back with a code, no page shown.
+async fn code_at_once(app: &TestApp, browser: &Client, authz: &Authz, case: &str) -> Code {
+    code_of(app, authz, &authorize_next(app, browser, authz).await.back(case))
+}
+
+/// An authorization request that the web app's login page must take: the request id and
+/// what `GET /api/oauth2/requests/{id}` says of it.
+async fn login_page(app: &TestApp, browser: &Client, authz: &Authz, case: &str) -> (String, Value) {
+    let id = authorize_next(app, browser, authz).await.login(case);
+    let info = body_of(request_info(app, browser, &id).await, 200).await;
+    assert_eq!(info["login_required"], true, "{info}");
+    (id, info)
+}
+
+/// Logs `user` in again, accepts request `id` and redeems the code: the ID token's claims.
+async fn claims_after_relogin(op: &Op, user: &User, rp: &Rp, authz: &Authz, id: &str) -> Value {
+    op.relogin(user).await;
+    let c = accept(&op.app, &user.browser, id, authz).await;
+    id_claims(&op.app, rp, &exchange(&op.app, rp, &c).await).await
 }
 
 pub async fn code(op: &Op, user: &User, authz: &Authz) -> Code {
@@ -402,6 +506,13 @@ pub fn basic(client_id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret))))
 }
 
+impl Rp {
+    /// The `Authorization` header of `client_secret_basic`.
+    fn basic(&self) -> String {
+        basic(&self.client_id, self.secret.as_deref().expect("client_secret_basic needs a secret"))
+    }
+}
+
 /// `POST path` (form) with `auth`, from a fresh client without cookies.
 pub async fn form_post(app: &TestApp, path: &str, auth: Auth<'_>, form: &[(&str, &str)]) -> Response {
     let mut fields: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -425,17 +536,24 @@ pub async fn token(app: &TestApp, auth: Auth<'_>, form: &[(&str, &str)]) -> Resp
 }
 
 async fn redeem(app: &TestApp, auth: Auth<'_>, code: &Code) -> Response {
-    token(
-        app,
-        auth,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code.code),
-            ("redirect_uri", &code.redirect_uri),
-            ("code_verifier", &code.verifier),
-        ],
-    )
-    .await
+    token(app, auth, &code.form()).await
+}
+
+/// A code that the token endpoint must refuse as `invalid_grant`.
+async fn assert_redeem_refused(app: &TestApp, auth: Auth<'_>, code: &Code) {
+    oauth_error(redeem(app, auth, code).await, 400, "invalid_grant").await;
+}
+
+async fn client_credentials(app: &TestApp, auth: Auth<'_>) -> Response {
+    token(app, auth, &[("grant_type", "client_credentials")]).await
+}
+
+async fn revoke(app: &TestApp, auth: Auth<'_>, form: &[(&str, &str)]) -> Response {
+    form_post(app, "/oauth2/revoke", auth, form).await
+}
+
+async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Response {
+    form_post(app, "/oauth2/introspect", auth, &[("token", token)]).await
 }
 
 /// A successful token answer: 200, `Cache-Control: no-store`, Bearer.
@@ -455,6 +573,11 @@ pub async fn exchange(app: &TestApp, rp: &Rp, code: &Code) -> Value {
 
 pub async fn refresh(app: &TestApp, rp: &Rp, refresh_token: &str) -> Response {
     token(app, Auth::Default(rp), &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+}
+
+/// A refresh token that the token endpoint must refuse as `invalid_grant`.
+async fn assert_refresh_refused(app: &TestApp, rp: &Rp, refresh_token: &str) {
+    oauth_error(refresh(app, rp, refresh_token).await, 400, "invalid_grant").await;
 }
 
 /// The whole way from authorize to tokens for `user` at `rp` with `scope`.
@@ -518,6 +641,49 @@ async fn assert_userinfo_refuses(app: &TestApp, access_token: &str) {
     let www = header(&r, "www-authenticate").unwrap_or_default();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "userinfo: {}", r.text().await.unwrap_or_default());
     assert!(www.starts_with("Bearer") && www.contains("error=\"invalid_token\""), "WWW-Authenticate {www:?}");
+}
+
+/// UserInfo's claims (asserting 200) for the access token of token answer `t`.
+async fn userinfo_of(app: &TestApp, t: &Value) -> Value {
+    body_of(userinfo(app, str_of(t, "access_token")).await, 200).await
+}
+
+/// The verified claims of the ID token of token answer `t`.
+async fn id_claims(app: &TestApp, rp: &Rp, t: &Value) -> Value {
+    verify_id_token(app, rp, str_of(t, "id_token")).await
+}
+
+/// Both tokens of answer `t` are dead: UserInfo refuses the access token, a refresh fails.
+async fn assert_tokens_ended(app: &TestApp, rp: &Rp, t: &Value) {
+    assert_userinfo_refuses(app, str_of(t, "access_token")).await;
+    assert_refresh_refused(app, rp, str_of(t, "refresh_token")).await;
+}
+
+/// `/oauth2/logout` as an RP sends the browser there after its own logout.
+fn logout_url(app: &TestApp, id_token: &str, post_logout_redirect_uri: &str, state: &str) -> Url {
+    let mut url = Url::parse(&app.url("/oauth2/logout")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("id_token_hint", id_token)
+        .append_pair("post_logout_redirect_uri", post_logout_redirect_uri)
+        .append_pair("state", state);
+    url
+}
+
+/// `req` as a page of another site sends it.
+fn cross_site(req: RequestBuilder, origin: &str) -> RequestBuilder {
+    req.header("origin", origin).header("sec-fetch-site", "cross-site")
+}
+
+/// A CORS preflight from `origin` for `method` at `path`, asking for `headers` when given.
+async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str, headers: Option<&str>) -> Response {
+    let mut req = new_client()
+        .request(Method::OPTIONS, app.url(path))
+        .header("origin", origin)
+        .header("access-control-request-method", method);
+    if let Some(h) = headers {
+        req = req.header("access-control-request-headers", h);
+    }
+    req.send().await.unwrap()
 }
 
 // =====================================================================================
@@ -637,28 +803,15 @@ async fn a_confidential_client_gets_a_43_character_secret_shown_once() {
 async fn a_new_secret_ends_the_old_one_and_a_public_client_has_none() {
     let op = op().await;
     let old = op.confidential().await;
-    let r = op
-        .admin
-        .post(op.app.url(&format!("/api/oauth2/clients/{}/secret", old.client_id)))
-        .header("origin", &op.app.base)
-        .send()
-        .await
-        .unwrap();
+    let r = op.as_admin(Method::POST, &format!("/api/oauth2/clients/{}/secret", old.client_id)).await;
     let body = body_of(r, 200).await;
     assert_eq!(body["client_id"], old.client_id.as_str());
     let new = Rp { secret: Some(str_of(&body, "client_secret").to_string()), ..old.clone() };
     assert_ne!(new.secret, old.secret);
-    let grant = [("grant_type", "client_credentials")];
-    oauth_error(token(&op.app, Auth::Default(&old), &grant).await, 401, "invalid_client").await;
-    tokens_of(token(&op.app, Auth::Default(&new), &grant).await).await;
+    oauth_error(client_credentials(&op.app, Auth::Default(&old)).await, 401, "invalid_client").await;
+    tokens_of(client_credentials(&op.app, Auth::Default(&new)).await).await;
     let public = op.public().await;
-    let r = op
-        .admin
-        .post(op.app.url(&format!("/api/oauth2/clients/{}/secret", public.client_id)))
-        .header("origin", &op.app.base)
-        .send()
-        .await
-        .unwrap();
+    let r = op.as_admin(Method::POST, &format!("/api/oauth2/clients/{}/secret", public.client_id)).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a public client has no secret");
 }
 
@@ -682,14 +835,8 @@ async fn redirect_uris_must_be_https_or_loopback_http_without_a_fragment() {
 async fn registering_clients_needs_an_admin() {
     let op = op().await;
     let user = op.user("ada").await;
-    let r = user
-        .browser
-        .post(op.app.url("/api/oauth2/clients"))
-        .header("origin", &op.app.base)
-        .json(&json!({"name": "Mine", "redirect_uris": [CALLBACK]}))
-        .send()
-        .await
-        .unwrap();
+    let mine = json!({"name": "Mine", "redirect_uris": [CALLBACK]});
+    let r = from_web_app(&op.app, user.browser.post(op.app.url("/api/oauth2/clients")).json(&mine)).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = new_client().get(op.app.url("/api/oauth2/clients")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -701,27 +848,20 @@ async fn registering_clients_needs_an_admin() {
 
 #[tokio::test]
 async fn an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     for uri in ["http://127.0.0.1:9/callback/x", "http://127.0.0.1:10/callback", "https://evil.example/callback"] {
         let authz = Authz::new(&rp, "openid").set("redirect_uri", uri);
-        let body = assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
+        let body = assert_error_page(&op.app, &user.browser, &authz).await;
         assert!(!body.contains("code="), "{uri}: a code on the error page");
     }
-    let authz = Authz::new(&rp, "openid").without("redirect_uri");
-    assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
+    assert_error_page(&op.app, &user.browser, &Authz::new(&rp, "openid").without("redirect_uri")).await;
 }
 
 #[tokio::test]
 async fn an_unknown_client_gets_an_error_page_and_no_redirect() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
-    let authz = Authz::new(&rp, "openid").set("client_id", "no-such-client");
-    assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
-    let authz = Authz::new(&rp, "openid").without("client_id");
-    assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
+    let Fixture { op, rp, user } = Fixture::new().await;
+    assert_error_page(&op.app, &user.browser, &Authz::new(&rp, "openid").set("client_id", "no-such-client")).await;
+    assert_error_page(&op.app, &user.browser, &Authz::new(&rp, "openid").without("client_id")).await;
 }
 
 #[tokio::test]
@@ -730,72 +870,53 @@ async fn a_public_loopback_client_matches_any_port_and_a_confidential_one_does_n
     let public = op.public().await;
     let confidential = op.confidential().await;
     let user = op.user("ada").await;
-    let authz = Authz::new(&public, "openid").set("redirect_uri", "http://127.0.0.1:54321/callback");
-    let c = code(&op, &user, &authz).await;
-    let t = exchange(&op.app, &public, &c).await;
-    assert!(t["id_token"].is_string());
-    let authz = Authz::new(&confidential, "openid").set("redirect_uri", "http://127.0.0.1:54321/callback");
-    assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
-    let authz = Authz::new(&public, "openid").set("redirect_uri", "http://127.0.0.1:54321/elsewhere");
-    assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
+    let any_port = "http://127.0.0.1:54321/callback";
+    let c = code(&op, &user, &Authz::new(&public, "openid").set("redirect_uri", any_port)).await;
+    assert!(exchange(&op.app, &public, &c).await["id_token"].is_string());
+    assert_error_page(&op.app, &user.browser, &Authz::new(&confidential, "openid").set("redirect_uri", any_port)).await;
+    let other_path = Authz::new(&public, "openid").set("redirect_uri", "http://127.0.0.1:54321/elsewhere");
+    assert_error_page(&op.app, &user.browser, &other_path).await;
 }
 
 #[tokio::test]
 async fn without_a_code_challenge_the_rp_gets_invalid_request_with_state_and_iss() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let authz = Authz::new(&rp, "openid").without("code_challenge").without("code_challenge_method");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "invalid_request");
+    assert_refused(&op.app, &user.browser, &authz, "invalid_request").await;
     // Without a session as well: the check comes before the login.
-    let r = authorize(&op.app, &new_client(), &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "invalid_request");
+    assert_refused(&op.app, &new_client(), &authz, "invalid_request").await;
 }
 
 #[tokio::test]
 async fn code_challenge_method_plain_is_invalid_request() {
-    let op = op().await;
-    let rp = op.public().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::public().await;
     let authz = Authz::new(&rp, "openid");
     let verifier = authz.verifier.clone();
     let authz = authz.set("code_challenge", &verifier).set("code_challenge_method", "plain");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "invalid_request");
+    assert_refused(&op.app, &user.browser, &authz, "invalid_request").await;
 }
 
 #[tokio::test]
 async fn request_objects_are_not_supported() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let authz = Authz::new(&rp, "openid").set("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "request_not_supported");
+    assert_refused(&op.app, &user.browser, &authz, "request_not_supported").await;
     let authz = Authz::new(&rp, "openid").set("request_uri", "https://rp.example/request.jwt");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "request_uri_not_supported");
+    assert_refused(&op.app, &user.browser, &authz, "request_uri_not_supported").await;
 }
 
 #[tokio::test]
 async fn a_missing_or_token_response_type_is_refused_with_state_and_iss() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let authz = Authz::new(&rp, "openid").without("response_type");
     let r = authorize(&op.app, &user.browser, &authz).await;
-    let p = match next(&op.app, &authz, &r) {
-        Next::Back(p) => p,
-        other => panic!("response_type missing: {other:?}"),
-    };
+    let p = next(&op.app, &authz, &r).back("response_type missing");
     let error = p.get("error").map(String::as_str);
     assert!(matches!(error, Some("unsupported_response_type" | "invalid_request")), "{p:?}");
     assert_error_redirect(&op.app, &authz, &r, error.unwrap());
     for rt in ["token", "id_token", "code id_token", "code token"] {
         let authz = Authz::new(&rp, "openid").set("response_type", rt);
-        let r = authorize(&op.app, &user.browser, &authz).await;
-        assert_error_redirect(&op.app, &authz, &r, "unsupported_response_type");
+        assert_refused(&op.app, &user.browser, &authz, "unsupported_response_type").await;
     }
     let authz = Authz::new(&rp, "openid").set("response_mode", "fragment");
     let r = authorize(&op.app, &user.browser, &authz).await;
@@ -805,36 +926,21 @@ async fn a_missing_or_token_response_type_is_refused_with_state_and_iss() {
 
 #[tokio::test]
 async fn post_authorize_works_like_get_and_skips_the_origin_check() {
-    let op = op().await;
-    let rp = op.client(json!({"skip_consent": true})).await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::with_client(json!({"skip_consent": true})).await;
     let authz = Authz::new(&rp, "openid email");
     // A form post from the RP's page: a foreign Origin, cross-site.
-    let r = user
-        .browser
-        .post(op.app.url("/oauth2/authorize"))
-        .header("origin", "http://127.0.0.1:9")
-        .header("sec-fetch-site", "cross-site")
-        .form(&authz.params)
-        .send()
-        .await
-        .unwrap();
-    let p = match next(&op.app, &authz, &r) {
-        Next::Back(p) => p,
-        other => panic!("POST authorize of a logged-in user at a skip_consent client: {other:?}"),
-    };
-    let c = code_of(&op.app, &authz, &p);
-    let t = exchange(&op.app, &rp, &c).await;
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    let form = user.browser.post(op.app.url("/oauth2/authorize")).form(&authz.params);
+    let r = cross_site(form, "http://127.0.0.1:9").send().await.unwrap();
+    let p = next(&op.app, &authz, &r).back("POST authorize of a logged-in user at a skip_consent client");
+    let t = exchange(&op.app, &rp, &code_of(&op.app, &authz, &p)).await;
+    let claims = id_claims(&op.app, &rp, &t).await;
     assert_eq!(claims["sub"], user.sub.as_str());
     assert_eq!(claims["nonce"], authz.nonce.as_str());
 }
 
 #[tokio::test]
 async fn unknown_parameters_are_ignored() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let authz = Authz::new(&rp, "openid")
         .set("extra", "foobar")
         .set("display", "page")
@@ -842,18 +948,13 @@ async fn unknown_parameters_are_ignored() {
         .set("claims_locales", "se")
         .set("acr_values", "1 2");
     let c = code(&op, &user, &authz).await;
-    let t = exchange(&op.app, &rp, &c).await;
-    verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    id_claims(&op.app, &rp, &exchange(&op.app, &rp, &c).await).await;
 }
 
 #[tokio::test]
 async fn scopes_in_any_order_give_their_claims() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
-    let c = code(&op, &user, &Authz::new(&rp, "email profile openid")).await;
-    let t = exchange(&op.app, &rp, &c).await;
-    let info = body_of(userinfo(&op.app, str_of(&t, "access_token")).await, 200).await;
+    let Fixture { op, rp, user } = Fixture::new().await;
+    let info = userinfo_of(&op.app, &tokens_for(&op, &user, &rp, "email profile openid").await).await;
     assert_eq!(info["email"], "ada@example.com");
     assert_eq!(info["preferred_username"], "ada");
 }
@@ -862,56 +963,32 @@ async fn scopes_in_any_order_give_their_claims() {
 async fn prompt_none_without_a_session_is_login_required() {
     let op = op().await;
     let rp = op.confidential().await;
-    let authz = Authz::new(&rp, "openid").set("prompt", "none");
-    let r = authorize(&op.app, &new_client(), &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "login_required");
+    assert_refused(&op.app, &new_client(), &Authz::new(&rp, "openid").set("prompt", "none"), "login_required").await;
 }
 
 #[tokio::test]
 async fn prompt_none_with_a_session_but_no_consent_is_consent_required() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let authz = Authz::new(&rp, "openid email").set("prompt", "none");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "consent_required");
+    assert_refused(&op.app, &user.browser, &authz, "consent_required").await;
     // Once consented, prompt=none answers with a code at once (OIDF prompt-none-logged-in).
     code(&op, &user, &Authz::new(&rp, "openid email")).await;
     let authz = Authz::new(&rp, "openid email").set("prompt", "none");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    match next(&op.app, &authz, &r) {
-        Next::Back(p) => {
-            code_of(&op.app, &authz, &p);
-        }
-        other => panic!("prompt=none after consent: {other:?}"),
-    }
+    code_at_once(&op.app, &user.browser, &authz, "prompt=none after consent").await;
 }
 
 #[tokio::test]
 async fn prompt_login_with_a_session_goes_to_the_login_page_and_needs_a_new_login() {
-    let op = op().await;
-    let rp = op.client(json!({"skip_consent": true})).await;
-    let user = op.user("ada").await;
-    let first = exchange(&op.app, &rp, &code(&op, &user, &Authz::new(&rp, "openid")).await).await;
-    let first = verify_id_token(&op.app, &rp, str_of(&first, "id_token")).await;
+    let Fixture { op, rp, user } = Fixture::with_client(json!({"skip_consent": true})).await;
+    let first = id_claims(&op.app, &rp, &tokens_for(&op, &user, &rp, "openid").await).await;
     op.app.clock.advance(Duration::from_secs(5));
     let authz = Authz::new(&rp, "openid").set("prompt", "login");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    let id = match next(&op.app, &authz, &r) {
-        Next::Login(id) => id,
-        other => panic!("prompt=login with a session: {other:?}"),
-    };
-    let info = body_of(request_info(&op.app, &user.browser, &id).await, 200).await;
-    assert_eq!(info["login_required"], true, "{info}");
+    let (id, info) = login_page(&op.app, &user.browser, &authz, "prompt=login with a session").await;
     assert_eq!(info["client"]["client_id"], rp.client_id.as_str());
     assert_eq!(info["client"]["name"], "Notes");
-    let r = decide(&op.app, &user.browser, &id, "accept").await;
-    let body = body_of(r, 401).await;
+    let body = body_of(decide(&op.app, &user.browser, &id, "accept").await, 401).await;
     assert_eq!(body["error"], "login_required", "accept before logging in again: {body}");
-    op.relogin(&user).await;
-    let p = redirect_to(decide(&op.app, &user.browser, &id, "accept").await, &authz).await;
-    let t = exchange(&op.app, &rp, &code_of(&op.app, &authz, &p)).await;
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    let claims = claims_after_relogin(&op, &user, &rp, &authz, &id).await;
     assert!(
         claims["auth_time"].as_i64().unwrap() >= first["auth_time"].as_i64().unwrap() + 5,
         "a new auth_time: {} then {}",
@@ -922,58 +999,35 @@ async fn prompt_login_with_a_session_goes_to_the_login_page_and_needs_a_new_logi
 
 #[tokio::test]
 async fn max_age_exceeded_asks_for_a_login_and_auth_time_tells_when_it_was() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let logged_in_at = op.app.clock.now();
     // max_age=10000: the session is recent enough (OIDF max-age-10000).
-    let authz = Authz::new(&rp, "openid").set("max_age", "10000");
-    let (c, asked) = code_with(&op, &user, &authz).await;
+    let (c, asked) = code_with(&op, &user, &Authz::new(&rp, "openid").set("max_age", "10000")).await;
     assert_eq!(asked, ["consent"]);
-    let t = exchange(&op.app, &rp, &c).await;
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    let claims = id_claims(&op.app, &rp, &exchange(&op.app, &rp, &c).await).await;
     let auth_time = claims["auth_time"].as_i64().expect("auth_time with max_age");
     assert!((auth_time - logged_in_at).abs() <= 2, "auth_time {auth_time}, logged in at {logged_in_at}");
     op.app.clock.advance(Duration::from_secs(10));
     let authz = Authz::new(&rp, "openid").set("max_age", "1");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    let id = match next(&op.app, &authz, &r) {
-        Next::Login(id) => id,
-        other => panic!("max_age=1, logged in 10 s ago: {other:?}"),
-    };
-    let info = body_of(request_info(&op.app, &user.browser, &id).await, 200).await;
-    assert_eq!(info["login_required"], true, "{info}");
-    op.relogin(&user).await;
-    let p = redirect_to(decide(&op.app, &user.browser, &id, "accept").await, &authz).await;
-    let t = exchange(&op.app, &rp, &code_of(&op.app, &authz, &p)).await;
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    let (id, _) = login_page(&op.app, &user.browser, &authz, "max_age=1, logged in 10 s ago").await;
+    let claims = claims_after_relogin(&op, &user, &rp, &authz, &id).await;
     assert!(claims["auth_time"].as_i64().unwrap() >= auth_time + 10, "a newer auth_time: {claims}");
     // prompt=none with max_age exceeded cannot log in: login_required.
     op.app.clock.advance(Duration::from_secs(10));
     let authz = Authz::new(&rp, "openid").set("max_age", "1").set("prompt", "none");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "login_required");
+    assert_refused(&op.app, &user.browser, &authz, "login_required").await;
 }
 
 #[tokio::test]
 async fn an_id_token_hint_of_the_user_passes_with_prompt_none_and_of_another_user_does_not() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let ada = op.user("ada").await;
+    let Fixture { op, rp, user: ada } = Fixture::new().await;
     let bob = op.user("bob").await;
     let ada_t = tokens_for(&op, &ada, &rp, "openid").await;
     let bob_t = tokens_for(&op, &bob, &rp, "openid").await;
     let authz = Authz::new(&rp, "openid").set("prompt", "none").set("id_token_hint", str_of(&ada_t, "id_token"));
-    let r = authorize(&op.app, &ada.browser, &authz).await;
-    match next(&op.app, &authz, &r) {
-        Next::Back(p) => {
-            code_of(&op.app, &authz, &p);
-        }
-        other => panic!("prompt=none with the user's own id_token_hint: {other:?}"),
-    }
+    code_at_once(&op.app, &ada.browser, &authz, "prompt=none with the user's own id_token_hint").await;
     let authz = Authz::new(&rp, "openid").set("prompt", "none").set("id_token_hint", str_of(&bob_t, "id_token"));
-    let r = authorize(&op.app, &ada.browser, &authz).await;
-    assert_error_redirect(&op.app, &authz, &r, "login_required");
+    assert_refused(&op.app, &ada.browser, &authz, "login_required").await;
 }
 
 #[tokio::test]
@@ -981,15 +1035,8 @@ async fn the_login_hint_reaches_the_web_app() {
     let op = op().await;
     let rp = op.confidential().await;
     let authz = Authz::new(&rp, "openid").set("login_hint", "ada");
-    let browser = new_client();
-    let r = authorize(&op.app, &browser, &authz).await;
-    let id = match next(&op.app, &authz, &r) {
-        Next::Login(id) => id,
-        other => panic!("no session: {other:?}"),
-    };
-    let info = body_of(request_info(&op.app, &browser, &id).await, 200).await;
+    let (_, info) = login_page(&op.app, &new_client(), &authz, "no session").await;
     assert_eq!(info["login_hint"], "ada");
-    assert_eq!(info["login_required"], true);
     assert_eq!(info["consent_required"], true);
     assert_eq!(info["scopes"], json!(["openid"]));
 }
@@ -999,12 +1046,7 @@ async fn requests_are_unknown_after_ten_minutes_and_accept_needs_a_session() {
     let op = op().await;
     let rp = op.confidential().await;
     let browser = new_client();
-    let authz = Authz::new(&rp, "openid");
-    let r = authorize(&op.app, &browser, &authz).await;
-    let id = match next(&op.app, &authz, &r) {
-        Next::Login(id) => id,
-        other => panic!("no session: {other:?}"),
-    };
+    let id = authorize_next(&op.app, &browser, &Authz::new(&rp, "openid")).await.login("no session");
     let body = body_of(decide(&op.app, &browser, &id, "accept").await, 401).await;
     assert_eq!(body["error"], "unauthorized", "{body}");
     let body = body_of(request_info(&op.app, &browser, "x".repeat(43).as_str()).await, 404).await;
@@ -1016,20 +1058,11 @@ async fn requests_are_unknown_after_ten_minutes_and_accept_needs_a_session() {
 
 #[tokio::test]
 async fn deny_sends_access_denied_with_state_and_iss() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let authz = Authz::new(&rp, "openid email");
-    let r = authorize(&op.app, &user.browser, &authz).await;
-    let id = match next(&op.app, &authz, &r) {
-        Next::Consent(id) => id,
-        other => panic!("first authorization of a logged-in user: {other:?}"),
-    };
+    let id = authorize_next(&op.app, &user.browser, &authz).await.consent("first authorization of a logged-in user");
     let p = redirect_to(decide(&op.app, &user.browser, &id, "deny").await, &authz).await;
-    assert_eq!(p.get("error").map(String::as_str), Some("access_denied"));
-    assert_eq!(p.get("state"), Some(&authz.state));
-    assert_eq!(p.get("iss"), Some(&issuer(&op.app)));
-    assert!(!p.contains_key("code"));
+    assert_error_params(&op.app, &authz, &p, "access_denied");
     // Used up: accepting it afterwards finds nothing.
     assert_eq!(decide(&op.app, &user.browser, &id, "accept").await.status(), StatusCode::NOT_FOUND);
 }
@@ -1038,22 +1071,26 @@ async fn deny_sends_access_denied_with_state_and_iss() {
 // Consent (rule 7)
 // =====================================================================================
 
+/// `GET /api/me/grants` in `user`'s browser.
+async fn grants_of(app: &TestApp, user: &User) -> Value {
+    body_of(user.browser.get(app.url("/api/me/grants")).send().await.unwrap(), 200).await
+}
+
 #[tokio::test]
 async fn consent_is_remembered_for_the_same_scopes_and_asked_again_for_a_new_one() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
-    let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid email")).await;
-    assert_eq!(asked, ["consent"], "the first time");
-    let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid email")).await;
-    assert!(asked.is_empty(), "the same scopes again: {asked:?}");
-    let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid")).await;
-    assert!(asked.is_empty(), "fewer scopes: {asked:?}");
-    let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid email profile")).await;
-    assert_eq!(asked, ["consent"], "a new scope");
-    let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid email").set("prompt", "consent")).await;
-    assert_eq!(asked, ["consent"], "prompt=consent");
-    let grants = body_of(user.browser.get(op.app.url("/api/me/grants")).send().await.unwrap(), 200).await;
+    let Fixture { op, rp, user } = Fixture::new().await;
+    let (consent, none): (&[&str], &[&str]) = (&["consent"], &[]);
+    for (authz, pages, case) in [
+        (Authz::new(&rp, "openid email"), consent, "the first time"),
+        (Authz::new(&rp, "openid email"), none, "the same scopes again"),
+        (Authz::new(&rp, "openid"), none, "fewer scopes"),
+        (Authz::new(&rp, "openid email profile"), consent, "a new scope"),
+        (Authz::new(&rp, "openid email").set("prompt", "consent"), consent, "prompt=consent"),
+    ] {
+        let (_, asked) = code_with(&op, &user, &authz).await;
+        assert_eq!(asked, pages, "{case}");
+    }
+    let grants = grants_of(&op.app, &user).await;
     let grants = grants["grants"].as_array().expect("grants");
     assert_eq!(grants.len(), 1, "one grant per client: {grants:?}");
     assert_eq!(grants[0]["client_id"], rp.client_id.as_str());
@@ -1066,32 +1103,21 @@ async fn consent_is_remembered_for_the_same_scopes_and_asked_again_for_a_new_one
 
 #[tokio::test]
 async fn deleting_a_grant_ends_the_refresh_tokens_and_asks_consent_again() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
-    let grants = body_of(user.browser.get(op.app.url("/api/me/grants")).send().await.unwrap(), 200).await;
-    let id = grants["grants"][0]["id"].clone();
+    let id = grants_of(&op.app, &user).await["grants"][0]["id"].clone();
     let id = id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string());
-    let r = user
-        .browser
-        .delete(op.app.url(&format!("/api/me/grants/{id}")))
-        .header("origin", &op.app.base)
-        .send()
-        .await
-        .unwrap();
+    let r = from_web_app(&op.app, user.browser.delete(op.app.url(&format!("/api/me/grants/{id}")))).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    oauth_error(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await, 400, "invalid_grant").await;
+    assert_refresh_refused(&op.app, &rp, str_of(&t, "refresh_token")).await;
     let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid")).await;
     assert_eq!(asked, ["consent"]);
 }
 
 #[tokio::test]
 async fn a_skip_consent_client_never_asks() {
-    let op = op().await;
-    let rp = op.client(json!({"skip_consent": true})).await;
+    let Fixture { op, rp, user } = Fixture::with_client(json!({"skip_consent": true})).await;
     assert_eq!(rp.json["skip_consent"], true);
-    let user = op.user("ada").await;
     let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid email profile")).await;
     assert!(asked.is_empty(), "{asked:?}");
     let (_, asked) = code_with(&op, &user, &Authz::new(&rp, "openid email profile roles")).await;
@@ -1104,45 +1130,32 @@ async fn a_skip_consent_client_never_asks() {
 
 #[tokio::test]
 async fn a_wrong_code_verifier_is_invalid_grant() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let mut c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     c.verifier = latchkey::crypto::token::new_token();
-    oauth_error(redeem(&op.app, Auth::Default(&rp), &c).await, 400, "invalid_grant").await;
+    assert_redeem_refused(&op.app, Auth::Default(&rp), &c).await;
     // Without a verifier at all.
-    let r = token(
-        &op.app,
-        Auth::Default(&rp),
-        &[("grant_type", "authorization_code"), ("code", &c.code), ("redirect_uri", &c.redirect_uri)],
-    )
-    .await;
-    let body = body_of(r, 400).await;
+    let without_verifier = &c.form()[..3];
+    let body = body_of(token(&op.app, Auth::Default(&rp), without_verifier).await, 400).await;
     assert!(matches!(body["error"].as_str(), Some("invalid_grant" | "invalid_request")), "{body}");
 }
 
 #[tokio::test]
 async fn a_reused_code_is_invalid_grant_and_revokes_what_it_issued() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, ALL_SCOPES)).await;
     let t = exchange(&op.app, &rp, &c).await;
-    let access = str_of(&t, "access_token");
-    assert_eq!(userinfo(&op.app, access).await.status(), StatusCode::OK);
-    oauth_error(redeem(&op.app, Auth::Default(&rp), &c).await, 400, "invalid_grant").await;
-    assert_userinfo_refuses(&op.app, access).await;
-    oauth_error(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await, 400, "invalid_grant").await;
+    assert_eq!(userinfo(&op.app, str_of(&t, "access_token")).await.status(), StatusCode::OK);
+    assert_redeem_refused(&op.app, Auth::Default(&rp), &c).await;
+    assert_tokens_ended(&op.app, &rp, &t).await;
 }
 
 #[tokio::test]
 async fn a_code_older_than_60_seconds_is_invalid_grant() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     op.app.clock.advance(Duration::from_secs(61));
-    oauth_error(redeem(&op.app, Auth::Default(&rp), &c).await, 400, "invalid_grant").await;
+    assert_redeem_refused(&op.app, Auth::Default(&rp), &c).await;
     // 50 s is still fine.
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     op.app.clock.advance(Duration::from_secs(50));
@@ -1151,12 +1164,10 @@ async fn a_code_older_than_60_seconds_is_invalid_grant() {
 
 #[tokio::test]
 async fn a_code_of_another_client_is_invalid_grant() {
-    let op = op().await;
-    let rp = op.confidential().await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let other = op.confidential().await;
-    let user = op.user("ada").await;
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
-    oauth_error(redeem(&op.app, Auth::Default(&other), &c).await, 400, "invalid_grant").await;
+    assert_redeem_refused(&op.app, Auth::Default(&other), &c).await;
     // A public client presenting it (client_id in the body) is refused too.
     let public = op.public().await;
     let r = redeem(&op.app, Auth::Default(&public), &c).await;
@@ -1165,19 +1176,15 @@ async fn a_code_of_another_client_is_invalid_grant() {
 
 #[tokio::test]
 async fn a_redirect_uri_other_than_the_authorizations_is_invalid_grant() {
-    let op = op().await;
-    let rp = op.client(json!({"redirect_uris": [CALLBACK, CALLBACK_2]})).await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::with_client(json!({"redirect_uris": [CALLBACK, CALLBACK_2]})).await;
     let mut c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     c.redirect_uri = CALLBACK_2.into();
-    oauth_error(redeem(&op.app, Auth::Default(&rp), &c).await, 400, "invalid_grant").await;
+    assert_redeem_refused(&op.app, Auth::Default(&rp), &c).await;
 }
 
 #[tokio::test]
 async fn a_wrong_client_secret_is_401_invalid_client_with_www_authenticate() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     let wrong = Rp { secret: Some(latchkey::crypto::token::new_token()), ..rp.clone() };
     for auth in [Auth::Default(&wrong), Auth::Post(&wrong)] {
@@ -1186,76 +1193,42 @@ async fn a_wrong_client_secret_is_401_invalid_client_with_www_authenticate() {
         let body = oauth_error(r, 401, "invalid_client").await;
         assert!(www.starts_with("Basic"), "WWW-Authenticate {www:?} ({body})");
     }
-    let r = new_client()
-        .post(op.app.url("/oauth2/token"))
-        .header("authorization", basic("no-such-client", "x"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    oauth_error(r, 401, "invalid_client").await;
+    let unknown = Rp { client_id: "no-such-client".into(), secret: Some("x".into()), ..rp.clone() };
+    oauth_error(client_credentials(&op.app, Auth::Default(&unknown)).await, 401, "invalid_client").await;
     // The code was not spent by the failed attempts.
     exchange(&op.app, &rp, &c).await;
 }
 
 #[tokio::test]
 async fn basic_credentials_are_form_urldecoded() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     // Every byte %-escaped: a server that does not form-decode sees another client id.
     let escaped = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
     let credentials = format!("{}:{}", escaped(&rp.client_id), escaped(rp.secret.as_deref().unwrap()));
-    let r = new_client()
-        .post(op.app.url("/oauth2/token"))
-        .header("authorization", format!("Basic {}", STANDARD.encode(credentials)))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &c.code),
-            ("redirect_uri", &c.redirect_uri),
-            ("code_verifier", &c.verifier),
-        ])
-        .send()
-        .await
-        .unwrap();
-    tokens_of(r).await;
+    let authorization = format!("Basic {}", STANDARD.encode(credentials));
+    let r = new_client().post(op.app.url("/oauth2/token")).header("authorization", authorization).form(&c.form());
+    tokens_of(r.send().await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn client_secret_post_works() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     let t = tokens_of(redeem(&op.app, Auth::Post(&rp), &c).await).await;
-    verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    id_claims(&op.app, &rp, &t).await;
 }
 
 #[tokio::test]
 async fn eight_parallel_exchanges_of_one_code_give_exactly_one_token() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, "openid")).await;
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let (url, rp, c) = (op.app.url("/oauth2/token"), rp.clone(), c.clone());
         set.spawn(async move {
-            new_client()
-                .post(url)
-                .header("authorization", basic(&rp.client_id, rp.secret.as_deref().unwrap()))
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", c.code.as_str()),
-                    ("redirect_uri", c.redirect_uri.as_str()),
-                    ("code_verifier", c.verifier.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            let r = new_client().post(url).header("authorization", rp.basic()).form(&c.form()).send().await;
+            r.unwrap().status().as_u16()
         });
     }
     let mut statuses = Vec::new();
@@ -1272,29 +1245,24 @@ async fn eight_parallel_exchanges_of_one_code_give_exactly_one_token() {
 
 #[tokio::test]
 async fn a_public_client_rotates_refresh_tokens_and_a_reuse_revokes_the_family() {
-    let op = op().await;
-    let rp = op.public().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::public().await;
     let t1 = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
     let rt1 = str_of(&t1, "refresh_token");
     let t2 = tokens_of(refresh(&op.app, &rp, rt1).await).await;
     let rt2 = str_of(&t2, "refresh_token");
     assert_ne!(rt1, rt2, "rotated");
-    let claims = verify_id_token(&op.app, &rp, str_of(&t2, "id_token")).await;
-    assert_eq!(claims["sub"], user.sub.as_str(), "an ID token with the refresh");
+    assert_eq!(id_claims(&op.app, &rp, &t2).await["sub"], user.sub.as_str(), "an ID token with the refresh");
     assert_eq!(userinfo(&op.app, str_of(&t2, "access_token")).await.status(), StatusCode::OK);
-    oauth_error(refresh(&op.app, &rp, rt1).await, 400, "invalid_grant").await;
-    oauth_error(refresh(&op.app, &rp, rt2).await, 400, "invalid_grant").await;
+    assert_refresh_refused(&op.app, &rp, rt1).await;
+    assert_refresh_refused(&op.app, &rp, rt2).await;
 }
 
 #[tokio::test]
 async fn a_refresh_token_is_bound_to_its_client() {
-    let op = op().await;
-    let rp = op.confidential().await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let other = op.confidential().await;
-    let user = op.user("ada").await;
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
-    oauth_error(refresh(&op.app, &other, str_of(&t, "refresh_token")).await, 400, "invalid_grant").await;
+    assert_refresh_refused(&op.app, &other, str_of(&t, "refresh_token")).await;
 }
 
 #[tokio::test]
@@ -1306,54 +1274,43 @@ async fn the_refresh_lifetime_counts_from_the_login_and_is_never_extended() {
     op.app.clock.advance(Duration::from_secs(40 * 60));
     let t = tokens_of(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await).await;
     op.app.clock.advance(Duration::from_secs(30 * 60));
-    oauth_error(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await, 400, "invalid_grant").await;
+    assert_refresh_refused(&op.app, &rp, str_of(&t, "refresh_token")).await;
 }
 
 #[tokio::test]
 async fn without_offline_access_refresh_tokens_die_with_the_browser_session() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let online = tokens_for(&op, &user, &rp, "openid email").await;
     let offline = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
-    let r = user.browser.delete(op.app.url("/api/logout")).header("origin", &op.app.base).send().await.unwrap();
+    let r = from_web_app(&op.app, user.browser.delete(op.app.url("/api/logout"))).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     if let Some(rt) = online["refresh_token"].as_str() {
-        oauth_error(refresh(&op.app, &rp, rt).await, 400, "invalid_grant").await;
+        assert_refresh_refused(&op.app, &rp, rt).await;
     }
     tokens_of(refresh(&op.app, &rp, str_of(&offline, "refresh_token")).await).await;
 }
 
 #[tokio::test]
 async fn a_password_change_ends_the_refresh_tokens() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
-    let r = user
-        .browser
-        .put(op.app.url("/api/me/password"))
-        .header("origin", &op.app.base)
-        .json(&json!({"current_password": PASSWORD, "new_password": "quiet-lantern-meadow"}))
-        .send()
-        .await
-        .unwrap();
+    let change = json!({"current_password": PASSWORD, "new_password": "quiet-lantern-meadow"});
+    let r = from_web_app(&op.app, user.browser.put(op.app.url("/api/me/password")).json(&change)).await;
     assert!(r.status().is_success(), "password change: {}", r.status());
-    oauth_error(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await, 400, "invalid_grant").await;
+    assert_refresh_refused(&op.app, &rp, str_of(&t, "refresh_token")).await;
 }
 
 #[tokio::test]
 async fn client_credentials_works_for_a_confidential_client_only() {
     let op = op().await;
     let rp = op.confidential().await;
-    let t = tokens_of(token(&op.app, Auth::Default(&rp), &[("grant_type", "client_credentials")]).await).await;
+    let t = tokens_of(client_credentials(&op.app, Auth::Default(&rp)).await).await;
     assert!(t.get("refresh_token").is_none() && t.get("id_token").is_none(), "an access token only: {t}");
     let claims = claims(str_of(&t, "access_token"));
     assert_eq!(claims["sub"], rp.client_id.as_str());
     assert_eq!(claims["client_id"], rp.client_id.as_str());
     let public = op.public().await;
-    let r = token(&op.app, Auth::Default(&public), &[("grant_type", "client_credentials")]).await;
-    oauth_error(r, 400, "unauthorized_client").await;
+    oauth_error(client_credentials(&op.app, Auth::Default(&public)).await, 400, "unauthorized_client").await;
 }
 
 #[tokio::test]
@@ -1375,11 +1332,8 @@ async fn unknown_grant_types_and_missing_fields_are_refused() {
 
 #[tokio::test]
 async fn the_id_token_is_signed_by_a_jwks_key_and_carries_nonce_at_hash_auth_time_amr_azp() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
-    let authz = Authz::new(&rp, ALL_SCOPES);
-    let c = code(&op, &user, &authz).await;
+    let Fixture { op, rp, user } = Fixture::new().await;
+    let c = code(&op, &user, &Authz::new(&rp, ALL_SCOPES)).await;
     let t = exchange(&op.app, &rp, &c).await;
     let id_token = str_of(&t, "id_token");
     assert_eq!(jwt_header(id_token)["alg"], "RS256", "RS256 by default");
@@ -1404,32 +1358,24 @@ async fn the_id_token_is_signed_by_a_jwks_key_and_carries_nonce_at_hash_auth_tim
 
 #[tokio::test]
 async fn without_a_nonce_the_id_token_has_none() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, "openid").without("nonce")).await;
-    let t = exchange(&op.app, &rp, &c).await;
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    let claims = id_claims(&op.app, &rp, &exchange(&op.app, &rp, &c).await).await;
     assert!(claims.get("nonce").is_none(), "{claims}");
 }
 
 #[tokio::test]
 async fn a_client_may_ask_for_eddsa_id_tokens() {
-    let op = op().await;
-    let rp = op.client(json!({"id_token_signed_response_alg": "EdDSA"})).await;
+    let Fixture { op, rp, user } = Fixture::with_client(json!({"id_token_signed_response_alg": "EdDSA"})).await;
     assert_eq!(rp.json["id_token_signed_response_alg"], "EdDSA");
-    let user = op.user("ada").await;
     let t = tokens_for(&op, &user, &rp, "openid").await;
     assert_eq!(jwt_header(str_of(&t, "id_token"))["alg"], "EdDSA");
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
-    assert_eq!(claims["sub"], user.sub.as_str());
+    assert_eq!(id_claims(&op.app, &rp, &t).await["sub"], user.sub.as_str());
 }
 
 #[tokio::test]
 async fn an_access_token_is_an_at_jwt_for_the_client_that_the_account_api_refuses() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, "openid email").await;
     let access = str_of(&t, "access_token");
     assert_eq!(jwt_header(access)["typ"], "at+jwt", "RFC 9068");
@@ -1440,17 +1386,13 @@ async fn an_access_token_is_an_at_jwt_for_the_client_that_the_account_api_refuse
     assert_eq!(c["client_id"], rp.client_id.as_str());
     assert!(c["scope"].as_str().is_some_and(|s| s.contains("email")), "{c}");
     assert!(c["jti"].is_string() && c["exp"].is_number() && c["iat"].is_number(), "{c}");
-    let r = op.app.get_bearer("/api/me", access).await;
-    assert_error(r, 401, "invalid_token").await;
-    let r = op.app.get_bearer("/api/me/sessions", access).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_error(op.app.get_bearer("/api/me", access).await, 401, "invalid_token").await;
+    assert_eq!(op.app.get_bearer("/api/me/sessions", access).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn an_access_token_ends_after_its_lifetime() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, "openid").await;
     let ttl = t["expires_in"].as_u64().unwrap();
     assert_eq!(ttl, op.app.state.ctx.config.tokens.access_ttl.0.as_secs(), "expires_in = tokens.access_ttl");
@@ -1460,12 +1402,10 @@ async fn an_access_token_ends_after_its_lifetime() {
 
 #[tokio::test]
 async fn userinfo_answers_get_post_with_a_header_and_post_with_a_form_body() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, "openid email profile").await;
     let access = str_of(&t, "access_token");
-    let get = body_of(userinfo(&op.app, access).await, 200).await;
+    let get = userinfo_of(&op.app, &t).await;
     assert_eq!(get["sub"], user.sub.as_str());
     let r = new_client().post(op.app.url("/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
     assert_eq!(body_of(r, 200).await, get, "POST with the header");
@@ -1481,23 +1421,18 @@ async fn userinfo_answers_get_post_with_a_header_and_post_with_a_form_body() {
 
 #[tokio::test]
 async fn userinfo_claims_follow_the_scopes() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, "openid").await;
-    let info = body_of(userinfo(&op.app, str_of(&t, "access_token")).await, 200).await;
-    assert_eq!(info, json!({"sub": user.sub}), "openid alone: sub only");
-    let claims = verify_id_token(&op.app, &rp, str_of(&t, "id_token")).await;
+    assert_eq!(userinfo_of(&op.app, &t).await, json!({"sub": user.sub}), "openid alone: sub only");
+    let claims = id_claims(&op.app, &rp, &t).await;
     for c in ["email", "email_verified", "preferred_username", "roles"] {
         assert!(claims.get(c).is_none(), "{c} without its scope in the ID token: {claims}");
     }
-    let t = tokens_for(&op, &user, &rp, "openid email").await;
-    let info = body_of(userinfo(&op.app, str_of(&t, "access_token")).await, 200).await;
+    let info = userinfo_of(&op.app, &tokens_for(&op, &user, &rp, "openid email").await).await;
     assert_eq!(info["email"], "ada@example.com");
     assert_eq!(info["email_verified"], false);
     assert!(info.get("preferred_username").is_none() && info.get("roles").is_none(), "{info}");
-    let t = tokens_for(&op, &user, &rp, "openid profile roles").await;
-    let info = body_of(userinfo(&op.app, str_of(&t, "access_token")).await, 200).await;
+    let info = userinfo_of(&op.app, &tokens_for(&op, &user, &rp, "openid profile roles").await).await;
     assert_eq!(info["preferred_username"], "ada");
     assert!(info["roles"].is_array(), "{info}");
     assert!(info.get("email").is_none(), "{info}");
@@ -1505,13 +1440,10 @@ async fn userinfo_claims_follow_the_scopes() {
 
 #[tokio::test]
 async fn a_client_gets_only_the_scopes_it_is_allowed() {
-    let op = op().await;
-    let rp = op.client(json!({"scopes": ["openid", "email"]})).await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::with_client(json!({"scopes": ["openid", "email"]})).await;
     let authz = Authz::new(&rp, "openid email profile");
-    let r = authorize(&op.app, &user.browser, &authz).await;
     // Refused with invalid_scope, or granted without the scope that is not allowed.
-    let granted = match next(&op.app, &authz, &r) {
+    let granted = match authorize_next(&op.app, &user.browser, &authz).await {
         Next::Back(p) if p.contains_key("error") => {
             assert_eq!(p.get("error").map(String::as_str), Some("invalid_scope"), "{p:?}");
             return;
@@ -1534,83 +1466,58 @@ async fn a_client_gets_only_the_scopes_it_is_allowed() {
 async fn revoking_an_unknown_token_is_200() {
     let op = op().await;
     let rp = op.confidential().await;
-    let r = form_post(&op.app, "/oauth2/revoke", Auth::Default(&rp), &[("token", "no-such-token")]).await;
+    let r = revoke(&op.app, Auth::Default(&rp), &[("token", "no-such-token")]).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = form_post(
-        &op.app,
-        "/oauth2/revoke",
-        Auth::Default(&rp),
-        &[("token", "no-such-token"), ("token_type_hint", "refresh_token")],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    let hinted = [("token", "no-such-token"), ("token_type_hint", "refresh_token")];
+    assert_eq!(revoke(&op.app, Auth::Default(&rp), &hinted).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn introspection_needs_a_confidential_client_and_shows_revocation() {
-    let op = op().await;
-    let rp = op.confidential().await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let public = op.public().await;
-    let user = op.user("ada").await;
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
     let access = str_of(&t, "access_token");
-    let r = form_post(&op.app, "/oauth2/introspect", Auth::Nothing, &[("token", access)]).await;
+    let r = introspect(&op.app, Auth::Nothing, access).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "without client authentication");
-    let r = form_post(&op.app, "/oauth2/introspect", Auth::Default(&public), &[("token", access)]).await;
-    oauth_error(r, 401, "invalid_client").await;
-    let r = form_post(&op.app, "/oauth2/introspect", Auth::Default(&rp), &[("token", access)]).await;
-    let active = body_of(r, 200).await;
+    oauth_error(introspect(&op.app, Auth::Default(&public), access).await, 401, "invalid_client").await;
+    let active = body_of(introspect(&op.app, Auth::Default(&rp), access).await, 200).await;
     assert_eq!(active["active"], true, "{active}");
     assert_eq!(active["client_id"], rp.client_id.as_str());
     assert_eq!(active["sub"], user.sub.as_str());
     assert_eq!(active["username"], "ada");
     assert_eq!(active["iss"], issuer(&op.app));
     assert!(active["exp"].is_number() && active["iat"].is_number() && active["scope"].is_string(), "{active}");
-    let r = form_post(&op.app, "/oauth2/introspect", Auth::Default(&rp), &[("token", "garbage")]).await;
+    let r = introspect(&op.app, Auth::Default(&rp), "garbage").await;
     assert_eq!(body_of(r, 200).await, json!({"active": false}));
-    let r = form_post(&op.app, "/oauth2/revoke", Auth::Default(&rp), &[("token", access)]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let r = form_post(&op.app, "/oauth2/introspect", Auth::Default(&rp), &[("token", access)]).await;
+    assert_eq!(revoke(&op.app, Auth::Default(&rp), &[("token", access)]).await.status(), StatusCode::OK);
+    let r = introspect(&op.app, Auth::Default(&rp), access).await;
     assert_eq!(body_of(r, 200).await, json!({"active": false}), "after revoking the access token");
-    assert_userinfo_refuses(&op.app, access).await;
-    oauth_error(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await, 400, "invalid_grant").await;
+    assert_tokens_ended(&op.app, &rp, &t).await;
 }
 
 #[tokio::test]
 async fn revoking_a_refresh_token_ends_its_access_token_and_another_client_cannot_revoke_it() {
-    let op = op().await;
-    let rp = op.confidential().await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let other = op.confidential().await;
-    let user = op.user("ada").await;
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
-    let rt = str_of(&t, "refresh_token");
-    let r = form_post(&op.app, "/oauth2/revoke", Auth::Default(&other), &[("token", rt)]).await;
+    let form = [("token", str_of(&t, "refresh_token"))];
+    let r = revoke(&op.app, Auth::Default(&other), &form).await;
     assert_eq!(r.status(), StatusCode::OK, "RFC 7009: 200 without saying");
     assert_eq!(userinfo(&op.app, str_of(&t, "access_token")).await.status(), StatusCode::OK, "not another client's");
-    let r = form_post(&op.app, "/oauth2/revoke", Auth::Default(&rp), &[("token", rt)]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_userinfo_refuses(&op.app, str_of(&t, "access_token")).await;
-    oauth_error(refresh(&op.app, &rp, rt).await, 400, "invalid_grant").await;
+    assert_eq!(revoke(&op.app, Auth::Default(&rp), &form).await.status(), StatusCode::OK);
+    assert_tokens_ended(&op.app, &rp, &t).await;
 }
 
 #[tokio::test]
 async fn deleting_a_client_ends_its_tokens() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
-    let r = op
-        .admin
-        .delete(op.app.url(&format!("/api/oauth2/clients/{}", rp.client_id)))
-        .header("origin", &op.app.base)
-        .send()
-        .await
-        .unwrap();
+    let r = op.as_admin(Method::DELETE, &format!("/api/oauth2/clients/{}", rp.client_id)).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = refresh(&op.app, &rp, str_of(&t, "refresh_token")).await;
     assert!(matches!(r.status().as_u16(), 400 | 401), "refresh after the client is gone: {}", r.status());
-    let authz = Authz::new(&rp, "openid");
-    assert_page(authorize(&op.app, &user.browser, &authz).await, 400).await;
+    assert_error_page(&op.app, &user.browser, &Authz::new(&rp, "openid")).await;
 }
 
 // =====================================================================================
@@ -1619,38 +1526,25 @@ async fn deleting_a_client_ends_its_tokens() {
 
 #[tokio::test]
 async fn logout_with_an_id_token_hint_ends_the_session_and_returns_with_state() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, "openid").await;
-    let mut url = Url::parse(&op.app.url("/oauth2/logout")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("id_token_hint", str_of(&t, "id_token"))
-        .append_pair("post_logout_redirect_uri", BYE)
-        .append_pair("state", "s-123");
-    let r = user.browser.get(url).send().await.unwrap();
+    let r = user.browser.get(logout_url(&op.app, str_of(&t, "id_token"), BYE, "s-123")).send().await.unwrap();
     assert!(matches!(r.status().as_u16(), 302 | 303), "{}", r.status());
     let to = location(&op.app, &r).unwrap();
     assert!(to.as_str().starts_with(BYE), "{to}");
     assert_eq!(params(&to).get("state").map(String::as_str), Some("s-123"));
-    assert_eq!(user.browser.get(op.app.url("/api/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me_status(&op.app, &user.browser).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn logout_with_an_unregistered_post_logout_redirect_uri_is_a_400_page() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let t = tokens_for(&op, &user, &rp, "openid").await;
     for uri in ["https://evil.example/bye", "http://127.0.0.1:9/bye/x"] {
-        let mut url = Url::parse(&op.app.url("/oauth2/logout")).unwrap();
-        url.query_pairs_mut()
-            .append_pair("id_token_hint", str_of(&t, "id_token"))
-            .append_pair("post_logout_redirect_uri", uri)
-            .append_pair("state", "s");
+        let url = logout_url(&op.app, str_of(&t, "id_token"), uri, "s");
         assert_page(user.browser.get(url).send().await.unwrap(), 400).await;
     }
-    assert_eq!(user.browser.get(op.app.url("/api/me")).send().await.unwrap().status(), StatusCode::OK, "still in");
+    assert_eq!(me_status(&op.app, &user.browser).await, StatusCode::OK, "still in");
 }
 
 #[tokio::test]
@@ -1659,17 +1553,11 @@ async fn logout_without_an_id_token_hint_asks_for_confirmation() {
     let user = op.user("ada").await;
     let body = assert_page(user.browser.get(op.app.url("/oauth2/logout")).send().await.unwrap(), 200).await;
     assert!(body.contains("<form") && body.contains("confirm"), "a confirmation form:\n{body}");
-    assert_eq!(user.browser.get(op.app.url("/api/me")).send().await.unwrap().status(), StatusCode::OK, "not yet");
-    let r = user
-        .browser
-        .post(op.app.url("/oauth2/logout"))
-        .header("origin", &op.app.base)
-        .form(&[("confirm", "yes")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(me_status(&op.app, &user.browser).await, StatusCode::OK, "not yet");
+    let confirm = user.browser.post(op.app.url("/oauth2/logout")).form(&[("confirm", "yes")]);
+    let r = from_web_app(&op.app, confirm).await;
     assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
-    assert_eq!(user.browser.get(op.app.url("/api/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me_status(&op.app, &user.browser).await, StatusCode::UNAUTHORIZED);
 }
 
 // =====================================================================================
@@ -1678,60 +1566,22 @@ async fn logout_without_an_id_token_hint_asks_for_confirmation() {
 
 #[tokio::test]
 async fn token_and_userinfo_ignore_cookies_and_the_origin_check() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     let c = code(&op, &user, &Authz::new(&rp, ALL_SCOPES)).await;
     // From the logged-in browser (its session cookie goes along) with a foreign Origin.
-    let r = user
-        .browser
-        .post(op.app.url("/oauth2/token"))
-        .header("origin", EVIL)
-        .header("sec-fetch-site", "cross-site")
-        .header("authorization", basic(&rp.client_id, rp.secret.as_deref().unwrap()))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", c.code.as_str()),
-            ("redirect_uri", c.redirect_uri.as_str()),
-            ("code_verifier", c.verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let t = tokens_of(r).await;
+    let to_token = user.browser.post(op.app.url("/oauth2/token")).header("authorization", rp.basic());
+    let t = tokens_of(cross_site(to_token, EVIL).form(&c.form()).send().await.unwrap()).await;
     let access = str_of(&t, "access_token");
-    let r = user
-        .browser
-        .post(op.app.url("/oauth2/userinfo"))
-        .header("origin", EVIL)
-        .header("sec-fetch-site", "cross-site")
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(body_of(r, 200).await["sub"], user.sub.as_str());
+    let to_userinfo = cross_site(user.browser.post(op.app.url("/oauth2/userinfo")), EVIL);
+    assert_eq!(body_of(to_userinfo.bearer_auth(access).send().await.unwrap(), 200).await["sub"], user.sub.as_str());
     // A session cookie is no credential at UserInfo.
     let r = user.browser.get(op.app.url("/oauth2/userinfo")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a cookie instead of a token");
-    let r = user
-        .browser
-        .post(op.app.url("/oauth2/revoke"))
-        .header("origin", EVIL)
-        .header("authorization", basic(&rp.client_id, rp.secret.as_deref().unwrap()))
-        .form(&[("token", str_of(&t, "refresh_token"))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "revoke from a foreign origin");
+    let to_revoke = user.browser.post(op.app.url("/oauth2/revoke")).header("origin", EVIL);
+    let to_revoke = to_revoke.header("authorization", rp.basic()).form(&[("token", str_of(&t, "refresh_token"))]);
+    assert_eq!(to_revoke.send().await.unwrap().status(), StatusCode::OK, "revoke from a foreign origin");
     // The session cookie did not authenticate a client either.
-    let r = user
-        .browser
-        .post(op.app.url("/oauth2/introspect"))
-        .header("origin", &op.app.base)
-        .form(&[("token", access)])
-        .send()
-        .await
-        .unwrap();
+    let r = from_web_app(&op.app, user.browser.post(op.app.url("/oauth2/introspect")).form(&[("token", access)])).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "introspection with a cookie only");
 }
 
@@ -1739,57 +1589,33 @@ async fn token_and_userinfo_ignore_cookies_and_the_origin_check() {
 async fn cors_at_the_token_endpoint_allows_a_registered_redirect_origin_without_credentials() {
     let op = op().await;
     let rp = op.client(json!({"public": true, "redirect_uris": [format!("{SPA_ORIGIN}/callback")]})).await;
-    let preflight = new_client()
-        .request(Method::OPTIONS, op.app.url("/oauth2/token"))
-        .header("origin", SPA_ORIGIN)
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type")
-        .send()
-        .await
-        .unwrap();
-    assert!(preflight.status().is_success(), "preflight {}", preflight.status());
-    assert_eq!(header(&preflight, "access-control-allow-origin").as_deref(), Some(SPA_ORIGIN));
-    assert_ne!(header(&preflight, "access-control-allow-credentials").as_deref(), Some("true"), "no credentials");
-    let r = new_client()
-        .post(op.app.url("/oauth2/token"))
-        .header("origin", SPA_ORIGIN)
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", rp.client_id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(SPA_ORIGIN), "on errors too");
-    assert_ne!(header(&r, "access-control-allow-credentials").as_deref(), Some("true"));
-    let r = new_client()
-        .request(Method::OPTIONS, op.app.url("/oauth2/token"))
-        .header("origin", EVIL)
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
-    assert!(header(&r, "access-control-allow-origin").is_none(), "an unregistered origin");
-    let r = new_client()
-        .request(Method::OPTIONS, op.app.url("/oauth2/userinfo"))
-        .header("origin", SPA_ORIGIN)
-        .header("access-control-request-method", "GET")
-        .header("access-control-request-headers", "authorization")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(SPA_ORIGIN), "userinfo");
+    let allowed = |r: &Response| header(r, "access-control-allow-origin");
+    let credentials = |r: &Response| header(r, "access-control-allow-credentials");
+    let r = preflight(&op.app, "/oauth2/token", SPA_ORIGIN, "POST", Some("content-type")).await;
+    assert!(r.status().is_success(), "preflight {}", r.status());
+    assert_eq!(allowed(&r).as_deref(), Some(SPA_ORIGIN));
+    assert_ne!(credentials(&r).as_deref(), Some("true"), "no credentials");
+    let form = [("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", rp.client_id.as_str())];
+    let to_token = new_client().post(op.app.url("/oauth2/token")).header("origin", SPA_ORIGIN);
+    let r = to_token.form(&form).send().await.unwrap();
+    assert_eq!(allowed(&r).as_deref(), Some(SPA_ORIGIN), "on errors too");
+    assert_ne!(credentials(&r).as_deref(), Some("true"));
+    let r = preflight(&op.app, "/oauth2/token", EVIL, "POST", None).await;
+    assert!(allowed(&r).is_none(), "an unregistered origin");
+    let r = preflight(&op.app, "/oauth2/userinfo", SPA_ORIGIN, "GET", Some("authorization")).await;
+    assert_eq!(allowed(&r).as_deref(), Some(SPA_ORIGIN), "userinfo");
     // No CORS at the authorization endpoint (rule 8).
     let r = new_client().get(Authz::new(&rp, "openid").url(&op.app)).header("origin", SPA_ORIGIN).send().await.unwrap();
-    assert!(header(&r, "access-control-allow-origin").is_none(), "CORS at authorize");
+    assert!(allowed(&r).is_none(), "CORS at authorize");
 }
 
 #[tokio::test]
 async fn token_answers_are_no_store_for_every_grant() {
-    let op = op().await;
-    let rp = op.confidential().await;
-    let user = op.user("ada").await;
+    let Fixture { op, rp, user } = Fixture::new().await;
     // tokens_of asserts Cache-Control: no-store.
     let t = tokens_for(&op, &user, &rp, ALL_SCOPES).await;
     tokens_of(refresh(&op.app, &rp, str_of(&t, "refresh_token")).await).await;
-    tokens_of(token(&op.app, Auth::Default(&rp), &[("grant_type", "client_credentials")]).await).await;
+    tokens_of(client_credentials(&op.app, Auth::Default(&rp)).await).await;
     let r = refresh(&op.app, &rp, "nope").await;
     let cache = header(&r, "cache-control").unwrap_or_default();
     assert!(cache.contains("no-store"), "on an error as well: {cache:?}");
