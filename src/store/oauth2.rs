@@ -174,6 +174,14 @@ impl Store {
 }
 
 impl Tx {
+    /// Holds a browser session until the transaction ends (its logout waits); false if
+    /// it has ended.
+    pub async fn hold_session(&mut self, session_id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE sessions SET auth_at = auth_at WHERE id = $1";
+        let n = in_tx!(self, |conn| sqlx::query(SQL).bind(session_id).execute(conn).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     pub async fn insert_oauth_client(&mut self, new: &NewClient<'_>) -> Result<(), StoreError> {
         const SQL: &str =
             "INSERT INTO oauth_clients (client_id, name, secret_hash, settings, created_at) VALUES ($1, $2, $3, $4, $5)";

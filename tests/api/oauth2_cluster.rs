@@ -184,3 +184,31 @@ async fn a_refresh_token_raced_on_two_instances_is_spent_once_and_the_reuse_ends
         assert_eq!(userinfo(&c.apps[0], tokens["access_token"].as_str().unwrap()).await, 401, "round {round}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_logout_racing_the_code_exchange_on_another_instance_never_leaves_the_app_logged_in() {
+    let Some(c) = cluster(2, false, |_| {}).await else { return };
+    let client_id = public_client(&c).await;
+    assert_eq!(c.apps[0].signup_as(&new_client(), "ada", PASSWORD).await.status(), 201);
+    for round in 0..10 {
+        let browser = new_client();
+        assert_eq!(c.apps[0].login_as(&browser, "ada", PASSWORD).await.status(), 200);
+        let (code, verifier) = code_for(&c, &browser, &client_id, 0, 0).await;
+        let logout = browser.delete(c.apps[round % 2].url("/api/logout")).header("origin", ORIGIN).send();
+        let (exchanged, logged_out) =
+            tokio::join!(exchange(&c.apps[(round + 1) % 2], &client_id, &code, &verifier), logout);
+        assert_eq!(logged_out.unwrap().status(), 204, "round {round}");
+        match exchanged.status().as_u16() {
+            // The exchange went first: the logout then ended the app login it made.
+            200 => {
+                let tokens: Value = exchanged.json().await.unwrap();
+                let access = tokens["access_token"].as_str().unwrap();
+                assert_eq!(userinfo(&c.apps[0], access).await, 401, "round {round}");
+                let refreshed = refresh(&c.apps[1], &client_id, tokens["refresh_token"].as_str().unwrap()).await;
+                assert_eq!(refreshed.status(), 400, "round {round}");
+            }
+            // The logout went first: the code's login had ended.
+            status => assert_eq!(status, 400, "round {round}"),
+        }
+    }
+}

@@ -114,6 +114,12 @@ async fn exchange_code(
     } else {
         None
     };
+    // The login the code came from must still stand, and stands until this commits: a
+    // logout racing the exchange waits for it and then ends the app login it made.
+    let refusal = match refusal {
+        None if !change.hold_session(grant.session_id).await? => Some("the login the code came from has ended"),
+        other => other,
+    };
     if let Some(refusal) = refusal {
         change.commit().await?;
         return Err(OAuthError::invalid_grant(refusal));
