@@ -96,6 +96,9 @@ pub enum AppError {
     /// Removing this would leave the account no way to log in.
     #[error("last credential")]
     LastCredential,
+    /// A public client (an SPA, a native app) has no secret to rotate.
+    #[error("public client")]
+    PublicClient,
     /// No finished round trip to a provider for this browser.
     #[error("federation expired")]
     FederationExpired,
@@ -162,7 +165,7 @@ impl AppError {
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             UsernameTaken | EmailTaken | LastAdmin | SecondFactorEnabled | PasskeyExists | AccountExists
-            | IdentityInUse | LastCredential => StatusCode::CONFLICT,
+            | IdentityInUse | LastCredential | PublicClient => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -207,6 +210,7 @@ impl AppError {
             SignupDisabled => "signup_disabled",
             IdentityInUse => "identity_in_use",
             LastCredential => "last_credential",
+            PublicClient => "public_client",
             FederationExpired => "federation_expired",
             LoginRequired => "login_required",
             FederationFailed => "federation_failed",
@@ -249,6 +253,7 @@ impl AppError {
             AccountExists => "An account with this email address exists: log in to it, then connect this provider from the account page".into(),
             SignupDisabled => "No account is linked to this login, and new accounts cannot be made here".into(),
             IdentityInUse => "This account at the provider is connected to another account here".into(),
+            PublicClient => "A public client has no secret: it proves itself with PKCE".into(),
             LastCredential => "This is the account's only way to log in: set a password or add another way first".into(),
             LoginRequired => "Log in (again) first: the app asks for a login newer than this session".into(),
             FederationExpired => "The login with the provider is unknown, expired, used or was started in another browser; start again".into(),

@@ -394,7 +394,7 @@ pub async fn delete_client(
 #[utoipa::path(post, path = "/api/oauth2/clients/{client_id}/secret", tag = "openid provider",
     params(("client_id" = String, Path)),
     responses((status = 200, body = WithSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, description = "A public client has no secret", body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, description = "public_client: a public client has no secret", body = ErrorBody)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

@@ -812,7 +812,7 @@ async fn a_new_secret_ends_the_old_one_and_a_public_client_has_none() {
     tokens_of(client_credentials(&op.app, Auth::Default(&new)).await).await;
     let public = op.public().await;
     let r = op.as_admin(Method::POST, &format!("/api/oauth2/clients/{}/secret", public.client_id)).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a public client has no secret");
+    assert_error(r, 409, "public_client").await;
 }
 
 #[tokio::test]

@@ -331,7 +331,7 @@ pub async fn rotate_secret(
 ) -> Result<WithSecret, AppError> {
     let registered = find(ctx, client_id).await?.ok_or(AppError::NotFound)?;
     if registered.is_public() {
-        return Err(AppError::validation("client_id", "a public client has no secret"));
+        return Err(AppError::PublicClient);
     }
     let secret = new_token();
     let mut change = ctx.begin().await?;

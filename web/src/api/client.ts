@@ -42,6 +42,7 @@ export type ErrorCode =
   | "provider_unavailable"
   | "last_credential"
   | "login_required"
+  | "public_client"
   | "network_error"
   | "bad_response";
 
@@ -319,6 +320,8 @@ function describe(code: string, status: number, retryAfter: number | undefined):
       return "This is your only way to log in: set a password or add a passkey first.";
     case "login_required":
       return "The app asks you to log in again before it continues.";
+    case "public_client":
+      return "A public client has no secret: it proves itself with PKCE.";
     default:
       return status >= 500
         ? "Something went wrong on the server. Please try again."
