@@ -127,8 +127,8 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
-/** Asks the OS for a free port. latchkey needs it up front: its public_url must name it. */
-function freePort(): Promise<number> {
+/** Asks the OS for a free port of 127.0.0.1 (latchkey needs it up front: its public_url must name it). */
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once("error", reject);

@@ -5,10 +5,10 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Page, Response } from "@playwright/test";
 import { test as base } from "./fixtures.ts";
+import { freePort } from "./latchkey.ts";
 
 const SPA_DIR = resolve(import.meta.dirname, "../../examples/oidc-spa");
 
@@ -140,18 +140,6 @@ export function claim(page: Page, name: string) {
     .getByRole("cell");
 }
 
-/** Asks the OS for a free port of 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolveLine, reject) => {

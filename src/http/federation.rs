@@ -3,7 +3,7 @@
 //! and the identities an account has.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::second_factor_required;
 use super::cookies::with_cookies;
 use super::extract::{AdminUser, CurrentUser, Json, PathId};
+use super::redirect;
 use super::AppState;
 use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
@@ -320,17 +321,4 @@ pub async fn remove_user_identity(
 /// A browser's page navigation (a clicked button), not a script's request.
 fn is_navigation(headers: &HeaderMap) -> bool {
     headers.get("sec-fetch-mode").is_some_and(|v| v.as_bytes() == b"navigate")
-}
-
-/// A round trip's redirect: neither cached nor telling where it came from, since its
-/// URLs carry a state and a code.
-fn redirect(status: StatusCode, location: &str) -> Result<Response, AppError> {
-    let location =
-        HeaderValue::from_str(location).map_err(|e| AppError::Internal(anyhow::anyhow!("Location header: {e}")))?;
-    let mut response = status.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::LOCATION, location);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    Ok(response)
 }

@@ -21,8 +21,9 @@ pub mod tokens;
 pub mod web;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 use crate::error::AppError;
@@ -71,4 +72,17 @@ fn metrics_only_router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound.into_response() })
         .layer(from_fn_with_state(state.clone(), middleware::frame))
         .with_state(state)
+}
+
+/// A redirect that is never cached, and whose address (a code, a state) does not leak as
+/// the next page's referrer.
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Result<Response, AppError> {
+    let location =
+        HeaderValue::from_str(location).map_err(|e| AppError::Internal(anyhow::anyhow!("Location header: {e}")))?;
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, location);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }

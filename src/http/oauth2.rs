@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 
 use super::cookies::with_cookies;
 use super::extract::{bearer_token, AdminUser, CurrentUser, Json, PathId};
+use super::redirect;
 use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::oauth2::authorize::{self, Browser, Next, RedirectTo, RequestInfo};
@@ -30,7 +31,7 @@ use crate::service::oauth2::consents::{self, Consent};
 use crate::service::oauth2::grants::{self, Presented};
 use crate::service::oauth2::{self, logout, tokens, OAuthError};
 use crate::service::stepup::Proof;
-use crate::service::{sessions, Client};
+use crate::service::{html_escape, sessions, Client};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -146,7 +147,7 @@ pub async fn authorize_page(
     };
     let browser = browser(&state, &headers).await?;
     Ok(match authorize::authorize(&state.ctx, &params, browser).await? {
-        Next::ToApp(location) | Next::ToWebApp(location) => redirect(&location),
+        Next::ToApp(location) | Next::ToWebApp(location) => redirect(StatusCode::FOUND, &location)?,
         Next::Refused(why) => page(StatusCode::BAD_REQUEST, "This sign-in link is broken", &why, None),
     })
 }
@@ -263,12 +264,14 @@ pub async fn end_session(
         Ok(checked) => checked,
         Err(why) => return Ok(page(StatusCode::BAD_REQUEST, "This logout link is broken", &why, None)),
     };
-    let Some(token) = state.cookie.read(&headers) else { return Ok(redirect(&checked.back_to)) };
-    let Some(session) = sessions::authenticate(&state.ctx, token).await? else { return Ok(redirect(&checked.back_to)) };
+    let Some(token) = state.cookie.read(&headers) else { return redirect(StatusCode::FOUND, &checked.back_to) };
+    let Some(session) = sessions::authenticate(&state.ctx, token).await? else {
+        return redirect(StatusCode::FOUND, &checked.back_to);
+    };
     let confirmed = method == Method::POST && params.get("confirm").map(String::as_str) == Some("yes");
     if confirmed || checked.hinted_user.as_deref() == Some(session.user.id.to_string().as_str()) {
         sessions::end(&state.ctx, token, &client).await?;
-        return Ok(with_cookies(redirect(&checked.back_to), [state.cookie.clear()]));
+        return Ok(with_cookies(redirect(StatusCode::FOUND, &checked.back_to)?, [state.cookie.clear()]));
     }
     let mut hidden: Vec<(String, String)> = params.into_iter().filter(|(k, _)| k != "confirm").collect();
     hidden.sort();
@@ -519,23 +522,6 @@ fn oauth_error(e: OAuthError) -> Response {
     }
 }
 
-fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
-    let h = response.headers_mut();
-    match HeaderValue::from_str(location) {
-        Ok(value) => {
-            h.insert(header::LOCATION, value);
-        }
-        Err(_) => {
-            return AppError::BadRequest("the redirect address is not a valid header value".into()).into_response()
-        }
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The code in the address must not leak to the app's page's resources as a referrer.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
-}
-
 /// A page of latchkey's own (no script, no third-party asset, never framed): a refusal,
 /// or with `form` a confirmation that posts those fields back.
 fn page(status: StatusCode, title: &str, text: &str, form: Option<&[(String, String)]>) -> Response {
@@ -543,13 +529,13 @@ fn page(status: StatusCode, title: &str, text: &str, form: Option<&[(String, Str
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <title>{t}</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}}\
          button{{font:inherit;padding:.5rem 1rem}}</style></head><body><main><h1>{t}</h1><p>{x}</p>",
-        t = escape(title),
-        x = escape(text)
+        t = html_escape(title),
+        x = html_escape(text)
     );
     if let Some(fields) = form {
         html.push_str("<form method=\"post\" action=\"/oauth2/logout\">");
         for (k, v) in fields {
-            html.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)));
+            html.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", html_escape(k), html_escape(v)));
         }
         html.push_str("<button type=\"submit\">Log out</button> <a href=\"/\">Stay logged in</a></form>");
     } else {
@@ -565,10 +551,6 @@ fn page(status: StatusCode, title: &str, text: &str, form: Option<&[(String, Str
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 /// The JWKS: latchkey's own token keys, and the OpenID Provider's once it has clients.

@@ -17,7 +17,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::Notify;
 
-use super::{Change, Ctx};
+use super::{html_escape, Change, Ctx};
 use crate::config::SmtpConfig;
 use crate::error::AppError;
 use crate::store::email::{NewMail, OutboxRow};
@@ -119,21 +119,6 @@ impl Templates {
         let subject = fill(&texts.subject, false).lines().map(str::trim).collect::<Vec<_>>().join(" ");
         (subject.trim().to_string(), fill(&texts.text, false), fill(&texts.html, true))
     }
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Checks `[smtp]` at start-up (and for `config check`): a URL lettre can use, a sender,

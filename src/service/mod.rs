@@ -137,6 +137,22 @@ impl Client {
     }
 }
 
+/// `s` as HTML text or attribute value (mails, latchkey's own pages).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// At most `max` bytes, cut on a character boundary.
 pub fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {

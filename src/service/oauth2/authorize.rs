@@ -103,14 +103,15 @@ pub async fn authorize(
     };
     let now = ctx.now();
     let prompt: Vec<&str> = get("prompt").unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
-    let fresh = match &browser {
-        Some(b) => login_fresh(ctx, b, &waiting, now).await?,
-        None => false,
+    let standing = match &browser {
+        Some(b) => standing(ctx, &client, b).await?,
+        None => None,
     };
-    let consent = match &browser {
-        Some(b) => consent_needed(ctx, &client, b.user.id, &waiting.scope).await? || waiting.ask_consent,
-        None => true,
+    let fresh = match (&browser, &standing) {
+        (Some(b), Some(st)) => login_fresh(ctx, b, st, &waiting, now).await,
+        _ => false,
     };
+    let consent = waiting.ask_consent || standing.as_ref().is_none_or(|st| consent_needed(&client, st, &waiting.scope));
     if prompt.contains(&"none") {
         if !fresh {
             return Ok(Next::ToApp(back.error("login_required", "The user is not logged in at latchkey")));
@@ -119,9 +120,9 @@ pub async fn authorize(
             return Ok(Next::ToApp(back.error("consent_required", "The user has not allowed this app yet")));
         }
     }
-    if let (true, false, Some(browser)) = (fresh, consent, &browser) {
+    if let (true, false, Some(browser), Some(standing)) = (fresh, consent, &browser, &standing) {
         let mut change = ctx.begin().await?;
-        let location = issue_code(ctx, &mut change, &client, &waiting, browser).await?;
+        let location = issue_code(&mut change, &client, &waiting, browser, standing).await?;
         change.commit().await?;
         return Ok(Next::ToApp(location));
     }
@@ -196,43 +197,54 @@ fn check<'a>(client: &Registered, back: &Back, get: impl Fn(&str) -> Option<&'a 
     })
 }
 
+/// What the browser's session says of its login, and what the user allowed the client:
+/// read once per request.
+struct Standing {
+    auth_at: i64,
+    amr: String,
+    granted: String,
+}
+
+async fn standing(ctx: &Ctx, client: &Registered, browser: &Browser) -> Result<Option<Standing>, AppError> {
+    let Some((auth_at, amr)) = ctx.store.session_login(browser.session_id).await? else { return Ok(None) };
+    let granted = ctx.store.granted_scope(browser.user.id, client.id()).await?.unwrap_or_default();
+    Ok(Some(Standing { auth_at, amr, granted }))
+}
+
 /// Whether the browser's login satisfies a request that began at `began`: after it for
 /// `prompt=login`, within `max_age`, and as the user an `id_token_hint` names.
-async fn login_fresh(ctx: &Ctx, browser: &Browser, waiting: &Waiting, began: i64) -> Result<bool, AppError> {
-    let Some((auth_at, _)) = ctx.store.session_login(browser.session_id).await? else { return Ok(false) };
-    if waiting.prompt_login && auth_at < began {
-        return Ok(false);
+async fn login_fresh(ctx: &Ctx, browser: &Browser, standing: &Standing, waiting: &Waiting, began: i64) -> bool {
+    if waiting.prompt_login && standing.auth_at < began {
+        return false;
     }
-    if waiting.max_age.is_some_and(|age| ctx.now() - auth_at > i64::from(age)) {
-        return Ok(false);
+    if waiting.max_age.is_some_and(|age| ctx.now() - standing.auth_at > i64::from(age)) {
+        return false;
     }
     if let Some(hint) = &waiting.id_token_hint {
         if let Some((sub, _)) = super::tokens::verify_id_token_hint(ctx, hint).await {
-            return Ok(sub == browser.user.id.to_string());
+            return sub == browser.user.id.to_string();
         }
     }
-    Ok(true)
+    true
 }
 
 /// Whether the user must be asked: not for scopes allowed before, not for the team's own
 /// apps (`skip_consent`), except for `offline_access` never allowed.
-async fn consent_needed(ctx: &Ctx, client: &Registered, user_id: i64, scope: &[String]) -> Result<bool, AppError> {
-    let granted = ctx.store.granted_scope(user_id, client.id()).await?.unwrap_or_default();
-    let covered = scope.iter().all(|s| has_scope(&granted, s));
-    let offline_new = scope.iter().any(|s| s == "offline_access") && !has_scope(&granted, "offline_access");
-    Ok(!covered && (!client.client.skip_consent || offline_new))
+fn consent_needed(client: &Registered, standing: &Standing, scope: &[String]) -> bool {
+    let covered = scope.iter().all(|s| has_scope(&standing.granted, s));
+    let offline_new = scope.iter().any(|s| s == "offline_access") && !has_scope(&standing.granted, "offline_access");
+    !covered && (!client.client.skip_consent || offline_new)
 }
 
 /// Issues a code for the browser's user and remembers what they allowed; the address to
 /// send the browser back to.
 async fn issue_code(
-    ctx: &Ctx,
     change: &mut Change<'_>,
     client: &Registered,
     waiting: &Waiting,
     browser: &Browser,
+    standing: &Standing,
 ) -> Result<String, AppError> {
-    let (auth_time, amr) = ctx.store.session_login(browser.session_id).await?.ok_or(AppError::Unauthorized)?;
     let code = new_token();
     let now = change.now;
     let scope = scope_text(&waiting.scope);
@@ -241,8 +253,8 @@ async fn issue_code(
         scope: scope.clone(),
         nonce: waiting.nonce.clone(),
         code_challenge: waiting.code_challenge.clone(),
-        auth_time,
-        amr: amr.split_whitespace().map(str::to_string).collect(),
+        auth_time: standing.auth_at,
+        amr: standing.amr.split_whitespace().map(str::to_string).collect(),
         session_id: browser.session_id,
     };
     let grant_data = serde_json::to_string(&grant).map_err(|e| AppError::Internal(e.into()))?;
@@ -256,15 +268,18 @@ async fn issue_code(
             expires_at: now + CODE_SECS,
         })
         .await?;
-    let granted = ctx.store.granted_scope(browser.user.id, client.id()).await?.unwrap_or_default();
-    let mut all = scope_list(&granted);
+    let granted = &standing.granted;
+    let mut all = scope_list(granted);
     all.extend(waiting.scope.iter().cloned());
     let all = scope_text(&scope_list(&all.join(" ")));
-    if all != granted {
+    if all != *granted {
         change.upsert_grant(browser.user.id, client.id(), &all, now).await?;
     }
-    let back =
-        Back { iss: issuer(&ctx.config), redirect_uri: waiting.redirect_uri.clone(), state: waiting.state.clone() };
+    let back = Back {
+        iss: issuer(&change.ctx().config),
+        redirect_uri: waiting.redirect_uri.clone(),
+        state: waiting.state.clone(),
+    };
     Ok(back.with(&[("code", &code)]))
 }
 
@@ -303,12 +318,16 @@ async fn waiting_request(ctx: &Ctx, id: &str) -> Result<(Registered, Waiting, i6
 
 pub async fn request_info(ctx: &Ctx, id: &str, browser: Option<Browser>) -> Result<RequestInfo, AppError> {
     let (client, waiting, began) = waiting_request(ctx, id).await?;
-    let (login_required, consent_required) = match &browser {
-        Some(b) => (
-            !login_fresh(ctx, b, &waiting, began).await?,
-            waiting.ask_consent || consent_needed(ctx, &client, b.user.id, &waiting.scope).await?,
+    let standing = match &browser {
+        Some(b) => standing(ctx, &client, b).await?,
+        None => None,
+    };
+    let (login_required, consent_required) = match (&browser, &standing) {
+        (Some(b), Some(st)) => (
+            !login_fresh(ctx, b, st, &waiting, began).await,
+            waiting.ask_consent || consent_needed(&client, st, &waiting.scope),
         ),
-        None => (true, true),
+        _ => (true, true),
     };
     Ok(RequestInfo {
         id: id.to_string(),
@@ -323,7 +342,8 @@ pub async fn request_info(ctx: &Ctx, id: &str, browser: Option<Browser>) -> Resu
 /// The user allows the app: a code, and the consent remembered.
 pub async fn accept(ctx: &Ctx, id: &str, browser: Browser, client_info: &Client) -> Result<RedirectTo, AppError> {
     let (client, waiting, began) = waiting_request(ctx, id).await?;
-    if !login_fresh(ctx, &browser, &waiting, began).await? {
+    let standing = standing(ctx, &client, &browser).await?.ok_or(AppError::LoginRequired)?;
+    if !login_fresh(ctx, &browser, &standing, &waiting, began).await {
         return Err(AppError::LoginRequired);
     }
     let mut change = ctx.begin().await?;
@@ -331,7 +351,7 @@ pub async fn accept(ctx: &Ctx, id: &str, browser: Browser, client_info: &Client)
     if change.take_oauth_request(&token_hash(id), now).await?.is_none() {
         return Err(AppError::NotFound);
     }
-    let redirect_to = issue_code(ctx, &mut change, &client, &waiting, &browser).await?;
+    let redirect_to = issue_code(&mut change, &client, &waiting, &browser, &standing).await?;
     audit::record(
         &mut change,
         Event::new(Kind::AppAuthorized, client_info)

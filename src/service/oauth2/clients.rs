@@ -269,6 +269,10 @@ pub async fn create(
 /// and https — or http to this machine (127.0.0.1, [::1], localhost) for development
 /// and native apps, or a native app's private-use scheme (`com.example.app:/callback`).
 fn redirect_uri_problem(uri: &str) -> Option<String> {
+    // Sent back as a Location header as it is registered: printable ASCII only.
+    if !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some(format!("{uri:?}: percent-encode spaces and characters outside ASCII"));
+    }
     let Ok(url) = Url::parse(uri) else { return Some(format!("{uri:?} is not an absolute URL")) };
     if url.fragment().is_some() {
         return Some(format!("{uri:?} has a fragment (#…), which redirect URIs may not have"));
