@@ -26,6 +26,11 @@ export interface Servers {
 export interface ServerOptions {
   /** An SMTP server for latchkey's mail (`[smtp] url`); without it latchkey sends none. */
   smtpUrl?: string | undefined;
+  /**
+   * More origins for `cors.allowed_origins`, beside the cross-origin example's: an app
+   * a journey serves itself, on a port it chose first with freePort().
+   */
+  corsOrigins?: string[] | undefined;
   /** TOML appended to the configuration, e.g. `[security]\nstep_up_window = "2s"`. */
   extraConfig?: string | undefined;
   /**
@@ -72,7 +77,7 @@ export async function startServers(name: string, options: ServerOptions = {}): P
         `database_url = "sqlite://${join(dir, "latchkey.db")}"`,
         "",
         "[cors]",
-        `allowed_origins = ["${exampleUrl}"]`,
+        `allowed_origins = ${JSON.stringify([exampleUrl, ...(options.corsOrigins ?? [])])}`,
         "",
         "[log]",
         `format = "json"`,
