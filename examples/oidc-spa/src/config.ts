@@ -1,7 +1,7 @@
 /**
  * What the app needs to know about latchkey, read at run time from `/config.json`
- * so one build serves any latchkey: `serve.mjs --authority … --client-id …` answers
- * it from its flags; `npm run dev` serves `public/config.json`.
+ * so one build serves any latchkey: `examples/serve.mjs dist --config '{…}'` answers
+ * it from its flag; `npm run dev` serves `public/config.json`.
  */
 export interface Config {
   /** latchkey's `public_url`: the issuer, where `/.well-known/openid-configuration` is. */
