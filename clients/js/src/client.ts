@@ -196,7 +196,12 @@ class Client implements LatchkeyClient {
   }
 
   async reauthenticate(proof: { password: string } | { code: string }): Promise<void> {
-    await this.api.POST("/api/reauthenticate", { body: proof });
+    this.renewed(await this.api.POST("/api/reauthenticate", { body: proof }));
+  }
+
+  /** A token caller's re-authentication answers a new access token with the new authentication time. */
+  renewed(answer: { access_token?: string | null; expires_in?: number | null } | undefined): void {
+    if (this.tokens && answer?.access_token && answer.expires_in) this.tokens.adopt(answer.access_token, answer.expires_in);
   }
 
   async providers(): Promise<Provider[]> {

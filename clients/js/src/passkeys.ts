@@ -9,6 +9,7 @@ export interface PasskeyHost {
   setUser(user: User | null): void;
   acceptTokens(pair: TokenPair): User;
   plain<T>(method: string, path: string, body: unknown): Promise<T>;
+  renewed(answer: { access_token?: string | null; expires_in?: number | null } | undefined): void;
 }
 
 export interface PasskeyActions {
@@ -46,7 +47,7 @@ export function passkeys(host: PasskeyHost): PasskeyActions {
     async reauthenticate() {
       const started = (await host.api.POST("/api/reauthenticate/passkey/options")) as Ceremony<RequestOptionsJSON>;
       const credential = await getPasskey(started.options.publicKey);
-      await host.api.POST("/api/reauthenticate/passkey", { body: { ceremony: started.ceremony, credential } });
+      host.renewed(await host.api.POST("/api/reauthenticate/passkey", { body: { ceremony: started.ceremony, credential } }));
     },
   };
 }

@@ -79,6 +79,17 @@ export class TokenKeeper {
     return pair.access_token;
   }
 
+  /**
+   * A new access token for the same login (a re-authentication answers one that
+   * carries the new authentication time). Kept in this tab only: the refresh
+   * token does not change, and other tabs renew on their own.
+   */
+  adopt(accessToken: string, expiresIn: number): void {
+    const issued = this.now();
+    const lifetime = expiresIn * 1000;
+    this.access = { token: accessToken, refreshAt: issued + lifetime - Math.min(MAX_MARGIN_MS, lifetime / 4) };
+  }
+
   /** The access token, refreshed first when it is missing or about to expire; null when logged out. */
   async accessToken(): Promise<string | null> {
     if (this.access && this.now() < this.access.refreshAt) return this.access.token;

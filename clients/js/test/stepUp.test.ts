@@ -76,3 +76,28 @@ describe("withStepUp", () => {
     expect(confirm).not.toHaveBeenCalled();
   });
 });
+
+describe("step-up with tokens", () => {
+  it("uses the access token the re-authentication answers for the retry", async () => {
+    const storage = new Map<string, string>([["latchkey:refresh_token", "refresh-1"]]);
+    const server = fakeServer({
+      "POST /api/token/refresh": () =>
+        json({ access_token: "old", token_type: "Bearer", expires_in: 900, refresh_token: "refresh-2", user: { id: 1, username: "a", email_verified: false, roles: ["user"], created_at: "" } }),
+      "POST /api/me/recovery-codes": (r) =>
+        r.headers.authorization === "Bearer renewed" ? json({ recovery_codes: ["x"] }) : errorAnswer(403, "reauthentication_required"),
+      "POST /api/reauthenticate": () => json({ access_token: "renewed", expires_in: 900, step_up_expires_in: 300 }),
+    });
+    const auth = createClient({
+      mode: "token",
+      fetch: server.fetch,
+      locks: null,
+      channel: null,
+      storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v), removeItem: (k) => void storage.delete(k) },
+    });
+
+    await expect(auth.withStepUp(() => auth.api.POST("/api/me/recovery-codes"), () => ({ code: "123456" }))).resolves.toEqual({
+      recovery_codes: ["x"],
+    });
+    expect(server.requests.filter((r) => r.path === "/api/token/refresh")).toHaveLength(1);
+  });
+});
