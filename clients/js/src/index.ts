@@ -8,7 +8,7 @@
 export { createClient } from "./client.js";
 export type { ClientOptions, LatchkeyClient, LoginResult, Mode, SecondFactorProof, SignupInput } from "./client.js";
 export { isLatchkeyError, LatchkeyError, parseRetryAfter } from "./errors.js";
-export type { ClientErrorCode, ErrorCode, FieldErrors, SecondFactorChallenge } from "./errors.js";
+export type { ClientErrorCode, ErrorCode, FieldErrors, LatchkeyErrorInit, SecondFactorChallenge } from "./errors.js";
 export { buildPath } from "./http.js";
 export type { HttpMethod, PathsWith, RequestInitOf, SuccessBody, TypedApi } from "./http.js";
 export type { PasskeyActions } from "./passkeys.js";

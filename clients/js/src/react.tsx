@@ -81,24 +81,31 @@ export function RequireAuth({
 }
 
 export interface Resource<T> {
+  /** The last answer; kept while a reload runs and after a failed one. */
+  data: T | undefined;
+  /** The last load's failure; cleared when the next load starts. */
+  error: unknown;
+  loading: boolean;
+  /** Loads again. */
+  reload: () => void;
+  /** Changes the loaded data in place, after a change the server has confirmed. */
+  update: (change: (data: T) => T) => void;
+}
+
+interface ResourceState<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
-  /** Loads again; the data stays on screen meanwhile. */
-  reload: () => void;
 }
 
 /**
  * Data a component loads when it mounts and whenever `deps` change:
  * `load` gets an AbortSignal that fires when the component unmounts or a
  * newer load starts, so a late answer never overwrites a newer one.
+ * A `load` of null loads nothing (there is nothing to ask about yet).
  */
-export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: DependencyList): Resource<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
-    data: undefined,
-    error: undefined,
-    loading: true,
-  });
+export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | null, deps: DependencyList): Resource<T> {
+  const [state, setState] = useState<ResourceState<T>>({ data: undefined, error: undefined, loading: load !== null });
   const [round, setRound] = useState(0);
   // The latest `load` is called, but only `deps` decide when, as with useEffect itself.
   const loadRef = useRef(load);
@@ -107,9 +114,14 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   });
 
   useEffect(() => {
+    const current = loadRef.current;
+    if (!current) {
+      setState((previous) => (previous.loading ? { ...previous, loading: false } : previous));
+      return;
+    }
     const controller = new AbortController();
-    setState((previous) => (previous.loading ? previous : { ...previous, loading: true }));
-    loadRef.current(controller.signal).then(
+    setState((previous) => (previous.loading && previous.error === undefined ? previous : { ...previous, error: undefined, loading: true }));
+    current(controller.signal).then(
       (data) => {
         if (!controller.signal.aborted) setState({ data, error: undefined, loading: false });
       },
@@ -122,5 +134,10 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   }, [...deps, round]);
 
   const reload = useCallback(() => setRound((n) => n + 1), []);
-  return { ...state, reload };
+  const update = useCallback(
+    (change: (data: T) => T) =>
+      setState((previous) => (previous.data === undefined ? previous : { ...previous, data: change(previous.data) })),
+    [],
+  );
+  return { ...state, reload, update };
 }

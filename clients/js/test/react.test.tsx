@@ -112,3 +112,22 @@ describe("useResource", () => {
     expect((seen as Resource<number> | null)?.loading).toBe(false);
   });
 });
+
+describe("useResource without anything to load", () => {
+  it("stays idle for a null load and starts when one is given", async () => {
+    let seen: Resource<string> | null = null;
+    let enable: (on: boolean) => void = () => {};
+    function Probe() {
+      const [on, setOn] = useState(false);
+      enable = setOn;
+      seen = useResource(on ? async () => "loaded" : null, [on]);
+      return null;
+    }
+    await render(<Probe />);
+    expect(seen).toMatchObject({ loading: false, data: undefined });
+    await act(async () => enable(true));
+    expect(seen).toMatchObject({ loading: false, data: "loaded" });
+    await act(async () => (seen as Resource<string> | null)?.update((data) => `${data}, changed`));
+    expect((seen as Resource<string> | null)?.data).toBe("loaded, changed");
+  });
+});
