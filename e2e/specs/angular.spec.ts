@@ -185,3 +185,15 @@ test("too many wrong passwords: latchkey's 429 and how long to wait", async ({ p
   await expect(page).toHaveURL(`${app}/login`);
   await screenshot(page, "angular-rate-limited");
 });
+
+test("latchkey out of reach: the page says so and restricted pages still need a login", async ({ page, app, servers }) => {
+  await page.route(`${servers.url}/**`, (route) => route.abort("connectionrefused"));
+  await page.goto(`${app}/members`);
+  await expectLoginPage(page, app, "/members");
+  await expect(page.getByRole("alert")).toHaveText(
+    `latchkey at ${servers.url} cannot be reached. Is it running, and does its cors.allowed_origins list ${app}?`,
+  );
+  await page.goto(`${app}/`);
+  await expect(sessionStatus(page)).toHaveText("Not logged in");
+  await screenshot(page, "angular-unreachable");
+});

@@ -1,8 +1,8 @@
-import { ChangeDetectionStrategy, Component, inject, signal } from "@angular/core";
+import { ChangeDetectionStrategy, Component, computed, inject, signal } from "@angular/core";
 import { Router, RouterLink, RouterLinkActive, RouterOutlet } from "@angular/router";
 import { Session } from "./auth/session";
 import { EXAMPLE_CONFIG } from "./config";
-import { describeProblem, unreachableMessage } from "./shared/problem";
+import { describeProblem } from "./shared/problem";
 
 @Component({
   selector: "app-root",
@@ -26,8 +26,8 @@ import { describeProblem, unreachableMessage } from "./shared/problem";
       </nav>
     </header>
     <main>
-      @if (session.unreachable()) {
-        <p class="alert" role="alert">{{ unreachable }}</p>
+      @if (checkProblem(); as message) {
+        <p class="alert" role="alert">{{ message }}</p>
       }
       @if (logoutProblem(); as message) {
         <p class="alert" role="alert">{{ message }}</p>
@@ -40,7 +40,10 @@ export class App {
   readonly session = inject(Session);
   private readonly router = inject(Router);
   private readonly latchkeyUrl = inject(EXAMPLE_CONFIG).latchkeyUrl;
-  readonly unreachable = unreachableMessage(this.latchkeyUrl);
+  readonly checkProblem = computed(() => {
+    const error = this.session.checkError();
+    return error ? describeProblem(error, this.latchkeyUrl).message : null;
+  });
   readonly logoutProblem = signal<string | null>(null);
 
   constructor() {

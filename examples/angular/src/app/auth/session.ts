@@ -1,5 +1,5 @@
 import { computed, DestroyRef, inject, Injectable, signal } from "@angular/core";
-import type { User } from "@latchkey/client";
+import { isLatchkeyError, type User } from "@latchkey/client";
 import { LATCHKEY } from "./latchkey";
 
 export type SessionStatus = "loading" | "authenticated" | "anonymous";
@@ -27,8 +27,8 @@ export class Session {
   readonly status = computed<SessionStatus>(() =>
     !this.known() ? "loading" : this.current() ? "authenticated" : "anonymous",
   );
-  /** Why latchkey could not be asked (down, or this origin missing from its CORS list); null when it answered. */
-  readonly unreachable = signal<unknown>(null);
+  /** Why the last check_session failed (latchkey down, this origin not allowed, …); null once it answers. */
+  readonly checkError = signal<unknown>(null);
 
   constructor() {
     const stop = this.client.onChange((user) => this.current.set(user));
@@ -45,10 +45,10 @@ export class Session {
   async check(): Promise<User | null> {
     try {
       const user = await this.client.getSession();
-      this.unreachable.set(null);
+      this.checkError.set(null);
       this.settle(user);
     } catch (error) {
-      this.unreachable.set(error);
+      this.checkError.set(error);
       this.settle(null);
     }
     return this.current();
@@ -77,6 +77,9 @@ export class Session {
   async logout(): Promise<void> {
     try {
       await this.client.logout();
+    } catch (error) {
+      // 401: the session had already ended (expired, revoked, logged out in another tab).
+      if (!isLatchkeyError(error, "unauthorized")) throw error;
     } finally {
       // Even if latchkey could not be told, this page stops acting logged in.
       this.settle(null);

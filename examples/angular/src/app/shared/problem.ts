@@ -35,14 +35,13 @@ export function describeProblem(error: unknown, latchkeyUrl: string): Problem {
         fields: {},
       };
     case "network_error":
-      return { message: unreachableMessage(latchkeyUrl), fields: {} };
+      return {
+        message: `latchkey at ${latchkeyUrl} cannot be reached. Is it running, and does its cors.allowed_origins list ${location.origin}?`,
+        fields: {},
+      };
     default:
       return { message: error.message || `latchkey answered ${error.status} (${error.code}).`, fields: {} };
   }
-}
-
-export function unreachableMessage(latchkeyUrl: string): string {
-  return `latchkey at ${latchkeyUrl} cannot be reached. Is it running, and does its cors.allowed_origins list ${location.origin}?`;
 }
 
 /** `Retry-After` seconds as a person would say them; latchkey always sends it with a 429. */
