@@ -5,7 +5,7 @@
 # listed, never fetched.
 #
 #   scripts/docs.sh                 # build and check
-#   scripts/docs.sh serve           # the same book at http://127.0.0.1:3000, rebuilt on save
+#   scripts/docs.sh serve           # the same book at http://localhost:3000, rebuilt on save
 #   scripts/docs.sh cli BINARY      # docs/src/cli.md's help texts from a built latchkey
 set -euo pipefail
 cd "$(dirname "$0")/.."
