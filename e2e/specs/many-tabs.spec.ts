@@ -93,16 +93,18 @@ test("five tabs whose tokens expire together refresh once, and all stay logged i
       const createdBefore = created.length;
 
       await submitEverywhereAtOnce(pages);
-      for (const [tab, tabPage] of pages.entries()) {
-        await expectSurveyListed(tabPage, vueApp, surveys[tab]!);
-        await expect(welcome(tabPage, account)).toBeVisible();
-      }
+      // Each tab leaves the form: for the home page when its survey was saved, for /login when it was logged out.
+      for (const tabPage of pages) await expect(tabPage).not.toHaveURL(`${vueApp}/surveys/new`);
 
-      expect(created.slice(createdBefore), "every tab's POST /api/posts").toEqual(Array(TABS).fill(201));
       expect(refreshes.length - refreshesBefore, "POST /api/token/refresh sent by the browser").toBe(1);
       expect(await refreshesAudited(request, servers.url, admin, userId), "token_refreshed events in latchkey's audit log").toBe(
         auditedBefore + 1,
       );
+      expect(created.slice(createdBefore), "every tab's POST /api/posts").toEqual(Array(TABS).fill(201));
+      for (const [tab, tabPage] of pages.entries()) {
+        await expectSurveyListed(tabPage, vueApp, surveys[tab]!);
+        await expect(welcome(tabPage, account)).toBeVisible();
+      }
       for (const tabPage of pages) {
         expect(await tabPage.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY)).not.toBeNull();
       }

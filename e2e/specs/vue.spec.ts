@@ -9,6 +9,7 @@ import {
   expectSurveyListed,
   fillSurvey,
   listedSurvey,
+  nextPostAnswer,
   recordRefreshes,
   REFRESH_TOKEN_KEY,
   submitLogin,
@@ -70,7 +71,7 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
   });
 
   await test.step("registering logs in with tokens and goes on to the page asked for", async () => {
-    const tokenLogin = page.waitForResponse((r) => r.url() === `${servers.url}/api/token` && r.request().method() === "POST");
+    const tokenLogin = nextPostAnswer(page, servers.url, "/api/token");
     await submitLogin(page, account, "Register");
     expect((await tokenLogin).status()).toBe(200);
     await expect(page).toHaveURL(`${vueApp}/surveys/new`);
@@ -110,7 +111,7 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
 
   await test.step("a reload keeps the login: the stored refresh token buys a new access token", async () => {
     const before = await storedRefreshToken(page);
-    const refreshed = page.waitForResponse((r) => r.url() === `${servers.url}/api/token/refresh` && r.request().method() === "POST");
+    const refreshed = nextPostAnswer(page, servers.url, "/api/token/refresh");
     const count = refreshes.length;
     await page.reload();
     expect((await refreshed).status()).toBe(200);
@@ -125,7 +126,7 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
     await fillSurvey(page, LUNCH);
     const count = refreshes.length;
     await page.clock.fastForward("16:00");
-    const refreshed = page.waitForResponse((r) => r.url() === `${servers.url}/api/token/refresh` && r.request().method() === "POST");
+    const refreshed = nextPostAnswer(page, servers.url, "/api/token/refresh");
     const created = page.waitForRequest((r) => isCreate(r.url(), r.method()));
     await page.getByRole("button", { name: "Create survey" }).click();
     const renewal = await refreshed;
@@ -147,7 +148,7 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
       if (request.method() !== "POST") return route.continue();
       await route.continue({ headers: { ...request.headers(), authorization: withAdminRole(request.headers()["authorization"]) } });
     });
-    const refused = page.waitForResponse((r) => isCreate(r.url(), r.request().method()));
+    const refused = nextPostAnswer(page, servers.url, "/api/posts");
     await page.getByRole("button", { name: "Create survey" }).click();
     const response = await refused;
     expect(response.status()).toBe(401);
@@ -173,7 +174,7 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
   await test.step("logging out revokes the refresh token and closes the guarded page again", async () => {
     const stored = await storedRefreshToken(page);
     expect(stored).not.toBeNull();
-    const revoked = page.waitForResponse((r) => r.url() === `${servers.url}/api/token/revoke` && r.request().method() === "POST");
+    const revoked = nextPostAnswer(page, servers.url, "/api/token/revoke");
     await page.getByRole("button", { name: "Log out" }).click();
     expect((await revoked).status()).toBe(204);
     await expect(page.getByRole("heading", { level: 1, name: "Surveys" })).toBeVisible();

@@ -5,7 +5,7 @@
 // no cookie, so the app works across sites. Its origin is chosen before latchkey starts,
 // which lists it in cors.allowed_origins.
 
-import type { APIRequestContext, BrowserContext, Page, Request } from "@playwright/test";
+import type { APIRequestContext, BrowserContext, Page, Request, Response } from "@playwright/test";
 import { buildExample, serveExample } from "./examples.ts";
 import { test as base, expect } from "./fixtures.ts";
 import { freePort, startServers } from "./latchkey.ts";
@@ -103,6 +103,11 @@ export async function expectSurveyListed(page: Page, vueApp: string, survey: Sur
     await expect(article.getByText(question.text)).toBeVisible();
     for (const choice of question.choices) await expect(article.getByText(choice, { exact: true })).toBeVisible();
   }
+}
+
+/** latchkey's answer to the next `POST <path>` the page sends it. */
+export function nextPostAnswer(page: Page, latchkeyUrl: string, path: string): Promise<Response> {
+  return page.waitForResponse((r) => r.url() === latchkeyUrl + path && r.request().method() === "POST");
 }
 
 /**
