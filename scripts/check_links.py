@@ -45,13 +45,16 @@ class PageParser(html.parser.HTMLParser):
                 self.links.append(value)
 
 
-def parse_page(path, cache={}):
-    if path not in cache:
+PAGES = {}
+
+
+def parse_page(path):
+    if path not in PAGES:
         parser = PageParser()
         with open(path, encoding="utf-8") as f:
             parser.feed(f.read())
-        cache[path] = parser
-    return cache[path]
+        PAGES[path] = parser
+    return PAGES[path]
 
 
 def is_external(target):
@@ -79,8 +82,11 @@ def github_slug(heading):
     return "".join(kept)
 
 
-def markdown_anchors(path, cache={}):
-    if path not in cache:
+HEADINGS = {}
+
+
+def markdown_anchors(path):
+    if path not in HEADINGS:
         anchors, seen = set(), defaultdict(int)
         in_code = False
         with open(path, encoding="utf-8") as f:
@@ -93,8 +99,8 @@ def markdown_anchors(path, cache={}):
                     slug = github_slug(m.group(1))
                     anchors.add(slug if seen[slug] == 0 else f"{slug}-{seen[slug]}")
                     seen[slug] += 1
-        cache[path] = anchors
-    return cache[path]
+        HEADINGS[path] = anchors
+    return HEADINGS[path]
 
 
 MD_LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
