@@ -1,5 +1,5 @@
 import { ChangeDetectionStrategy, Component, inject, input, signal } from "@angular/core";
-import { FormBuilder, ReactiveFormsModule, Validators } from "@angular/forms";
+import { FormBuilder, ReactiveFormsModule } from "@angular/forms";
 import { Router, RouterLink } from "@angular/router";
 import { safeNext } from "../auth/guards";
 import { Session } from "../auth/session";
@@ -42,8 +42,8 @@ export class LoginPage {
   private readonly latchkeyUrl = inject(EXAMPLE_CONFIG).latchkeyUrl;
 
   readonly form = inject(FormBuilder).nonNullable.group({
-    username: ["", Validators.required],
-    password: ["", Validators.required],
+    username: [""],
+    password: [""],
   });
   readonly busy = signal(false);
   readonly problem = signal<Problem>(NO_PROBLEM);
