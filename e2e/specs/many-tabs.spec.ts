@@ -110,6 +110,15 @@ test("five tabs whose tokens expire together refresh once, and all stay logged i
       }
     });
   }
+
+  await test.step("logging out in one tab logs every tab out", async () => {
+    await pages[TABS - 1]!.getByRole("button", { name: "Log out" }).click();
+    for (const tabPage of pages) {
+      await expect(tabPage.getByRole("link", { name: "Log in / Register" })).toBeVisible();
+      await expect(tabPage.getByRole("heading", { level: 1, name: "Surveys" })).toBeVisible();
+    }
+    expect(await page.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY)).toBeNull();
+  });
 });
 
 /** When latchkey's answer to a refresh arrived: the tokens count their life from then. */

@@ -70,6 +70,15 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
     await screenshot(page, "vue-login");
   });
 
+  await test.step("a login with an unknown account is refused in words", async () => {
+    const refused = nextPostAnswer(page, servers.url, "/api/token");
+    await submitLogin(page, account, "Log in");
+    expect((await refused).status()).toBe(401);
+    await expect(page.getByRole("alert").filter({ hasText: "Wrong username or password." })).toBeVisible();
+    await screenshot(page, "vue-wrong-password");
+    await expect(page).toHaveURL(`${vueApp}/login?next=/surveys/new`);
+  });
+
   await test.step("registering logs in with tokens and goes on to the page asked for", async () => {
     const tokenLogin = nextPostAnswer(page, servers.url, "/api/token");
     await submitLogin(page, account, "Register");
