@@ -182,26 +182,26 @@ function dialogError(error: unknown, action: PasskeyDialogAction): PasskeyDialog
 
 /** The browser's passkey dialog for a new passkey; resolves with what `POST /api/me/passkeys` takes. */
 export async function createPasskey(options: CreationOptionsJSON): Promise<RegistrationJSON> {
-  let credential: Credential | null;
-  try {
-    credential = await navigator.credentials.create({ publicKey: creationOptionsFromJSON(options) });
-  } catch (error) {
-    throw dialogError(error, "create");
-  }
-  if (credential?.type !== "public-key") throw new PasskeyDialogError("cancelled", "create");
-  return registrationToJSON(credential as PublicKeyCredential);
+  const credential = await dialog("create", () => navigator.credentials.create({ publicKey: creationOptionsFromJSON(options) }));
+  return registrationToJSON(credential);
 }
 
 /** The browser's passkey dialog for a login or a confirmation; resolves with the signed assertion. */
 export async function getPasskey(options: RequestOptionsJSON): Promise<AssertionJSON> {
+  const credential = await dialog("get", () => navigator.credentials.get({ publicKey: requestOptionsFromJSON(options) }));
+  return assertionToJSON(credential);
+}
+
+async function dialog(action: PasskeyDialogAction, open: () => Promise<Credential | null>): Promise<PublicKeyCredential> {
   let credential: Credential | null;
   try {
-    credential = await navigator.credentials.get({ publicKey: requestOptionsFromJSON(options) });
+    credential = await open();
   } catch (error) {
-    throw dialogError(error, "get");
+    throw dialogError(error, action);
   }
-  if (credential?.type !== "public-key") throw new PasskeyDialogError("cancelled", "get");
-  return assertionToJSON(credential as PublicKeyCredential);
+  // A dialog that answers nothing was closed as far as the user is concerned.
+  if (credential?.type !== "public-key") throw new PasskeyDialogError("cancelled", action);
+  return credential as PublicKeyCredential;
 }
 
 export type PasskeyAvailability =

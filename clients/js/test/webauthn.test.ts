@@ -135,11 +135,11 @@ describe("credentials to the server", () => {
 
 describe("the browser's dialog", () => {
   it("is given the converted options and answers JSON", async () => {
-    const credentials = installAuthenticator();
+    const calls = installAuthenticator();
     const json = await getPasskey({ challenge: "AQID", allowCredentials: [] });
     expect(json.response.signature).toBe("MEU");
-    const call = credentials.get.mock.calls[0] as unknown as [CredentialRequestOptions];
-    expect(bytesOf(call[0].publicKey?.challenge)).toEqual([1, 2, 3]);
+    const [options] = calls.get as [CredentialRequestOptions];
+    expect(bytesOf(options.publicKey?.challenge)).toEqual([1, 2, 3]);
   });
 
   it("tells why the dialog gave no passkey, leaving the wording to the app", async () => {
