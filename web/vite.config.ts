@@ -1,4 +1,4 @@
-import type { ProxyOptions } from "vite";
+import { defaultClientConditions, type ProxyOptions } from "vite";
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
@@ -22,6 +22,13 @@ const proxyAsBackend: ProxyOptions = {
 
 export default defineConfig({
   plugins: [react()],
+  resolve: {
+    // @latchkey/client is a file: dependency: its "source" export is compiled
+    // here from clients/js/src, so neither a build of it nor its own
+    // node_modules is needed; React must still be this app's one copy.
+    conditions: ["source", ...defaultClientConditions],
+    dedupe: ["react", "react-dom"],
+  },
   server: {
     host: "127.0.0.1",
     port: 5173,

@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { uploadAvatar } from "./account";
 import { listUsers } from "./admin";
-import { checkSession, login } from "./auth";
-import { ApiError, formatWait, onUnauthorized, parseRetryAfter, request } from "./client";
+import { checkSession, login, signup } from "./auth";
+import { api, ApiError, formatWait, onUnauthorized, parseRetryAfter } from "./client";
 import { ada, apiError, json, mockFetch, noContent } from "../test/fetchMock";
 
 afterEach(() => vi.unstubAllGlobals());
+
+const newAccount = { username: "ada", password: "correct horse", password_confirmation: "correct horse" };
 
 async function failure(promise: Promise<unknown>): Promise<ApiError> {
   const error = await promise.then(
@@ -18,7 +20,7 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
   return error as ApiError;
 }
 
-describe("request", () => {
+describe("calls", () => {
   it("sends the session cookie and a JSON body, and parses the JSON answer", async () => {
     const { requests } = mockFetch({ "POST /api/login": () => json(ada) });
 
@@ -34,14 +36,14 @@ describe("request", () => {
 
   it("sends no Content-Type and no body on a GET", async () => {
     const { requests } = mockFetch({ "GET /api/me": () => json(ada) });
-    await request("GET", "/api/me");
+    await api.GET("/api/me");
     expect(requests[0]?.init.body).toBeUndefined();
     expect(requests[0]?.init.headers).not.toHaveProperty("Content-Type");
   });
 
   it("resolves undefined for 204 and check_session maps it to anonymous", async () => {
     mockFetch({ "DELETE /api/logout": () => noContent(), "GET /api/check_session": () => noContent() });
-    await expect(request("DELETE", "/api/logout")).resolves.toBeUndefined();
+    await expect(api.DELETE("/api/logout")).resolves.toBeUndefined();
     await expect(checkSession()).resolves.toBeNull();
   });
 
@@ -102,7 +104,7 @@ describe("errors", () => {
           },
         }),
     });
-    const error = await failure(request("POST", "/api/signup", { json: {} }));
+    const error = await failure(signup(newAccount));
     expect(error.code).toBe("validation_failed");
     expect(error.fields).toEqual({
       password: "Password must be at least 8 characters.",
@@ -113,13 +115,11 @@ describe("errors", () => {
   });
 
   it("puts username_taken and email_taken on their field", async () => {
-    mockFetch({
-      "POST /api/signup": () => apiError(409, "username_taken"),
-      "PUT /api/signup": () => apiError(409, "email_taken"),
-    });
-    const username = await failure(request("POST", "/api/signup", { json: {} }));
+    const answers = [apiError(409, "username_taken"), apiError(409, "email_taken")];
+    mockFetch({ "POST /api/signup": () => answers.shift() ?? noContent() });
+    const username = await failure(signup(newAccount));
     expect(username.fields).toEqual({ username: "That username is already taken." });
-    const email = await failure(request("PUT", "/api/signup", { json: {} }));
+    const email = await failure(signup(newAccount));
     expect(email.fields).toEqual({ email: "An account with that email address already exists." });
   });
 
@@ -139,8 +139,8 @@ describe("errors", () => {
     [503, "provider_unavailable", /provider could not be reached/],
     [409, "last_credential", /^This is your only way to log in: set a password or add a passkey first\.$/],
   ])("maps %i %s to a sentence a person understands", async (status, code, wording) => {
-    mockFetch({ "GET /api/thing": () => apiError(status, code) });
-    const error = await failure(request("GET", "/api/thing"));
+    mockFetch({ "GET /api/me": () => apiError(status, code) });
+    const error = await failure(api.GET("/api/me"));
     expect(error.status).toBe(status);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(wording);
@@ -149,14 +149,14 @@ describe("errors", () => {
 
   it("derives the code from the status when the body is not JSON (a proxy's error page)", async () => {
     mockFetch({ "GET /api/me": () => new Response("<html>Bad Gateway</html>", { status: 502 }) });
-    const error = await failure(request("GET", "/api/me"));
+    const error = await failure(api.GET("/api/me"));
     expect(error).toMatchObject({ status: 502, code: "internal" });
     expect(error.message).toMatch(/went wrong on the server/);
   });
 
   it("reports a network failure as network_error with status 0", async () => {
     vi.stubGlobal("fetch", vi.fn().mockRejectedValue(new TypeError("Failed to fetch")));
-    const error = await failure(request("GET", "/api/me"));
+    const error = await failure(api.GET("/api/me"));
     expect(error).toMatchObject({ status: 0, code: "network_error" });
     expect(error.message).toMatch(/Could not reach the server/);
   });
@@ -164,7 +164,7 @@ describe("errors", () => {
   it("lets an abort through untouched so callers can ignore it", async () => {
     const abort = new DOMException("The operation was aborted.", "AbortError");
     vi.stubGlobal("fetch", vi.fn().mockRejectedValue(abort));
-    await expect(request("GET", "/api/me")).rejects.toBe(abort);
+    await expect(api.GET("/api/me")).rejects.toBe(abort);
   });
 
   it("tells unauthorized listeners about a dead session, and only about that", async () => {
@@ -177,11 +177,11 @@ describe("errors", () => {
 
     await failure(login("ada", "nope"));
     expect(listener).not.toHaveBeenCalled();
-    await failure(request("GET", "/api/me/sessions"));
+    await failure(api.GET("/api/me/sessions"));
     expect(listener).toHaveBeenCalledTimes(1);
 
     unsubscribe();
-    await failure(request("GET", "/api/me/sessions"));
+    await failure(api.GET("/api/me/sessions"));
     expect(listener).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,85 +1,32 @@
-// The one place that talks HTTP to latchkey. Components call the typed
-// functions in the sibling modules, which call `request`; nothing else uses
-// `fetch`, so credentials, JSON handling and error wording stay consistent.
+// The one place that talks to latchkey: the app's @latchkey/client, in cookie
+// mode on its own origin. The package gives error codes; this module words
+// them for people, so every page says the same thing for the same failure.
 
-import { PasskeyDialogError, type RequestOptionsJSON } from "../lib/webauthn";
+import {
+  createClient,
+  isLatchkeyError,
+  LatchkeyError,
+  PasskeyDialogError,
+  type ClientErrorCode,
+  type ErrorCode as ServerErrorCode,
+  type FieldErrors,
+  type LatchkeyErrorInit,
+  type TypedApi,
+} from "@latchkey/client";
 
-/** Codes from API.md's error table, plus the two this client produces itself. */
-export type ErrorCode =
-  | "bad_request"
-  | "unauthorized"
-  | "invalid_credentials"
-  | "token_expired"
-  | "invalid_token"
-  | "forbidden"
-  | "csrf_rejected"
-  | "not_found"
-  | "method_not_allowed"
-  | "username_taken"
-  | "email_taken"
-  | "last_admin"
-  | "payload_too_large"
-  | "unsupported_media_type"
-  | "validation_failed"
-  | "rate_limited"
-  | "second_factor_required"
-  | "invalid_challenge"
-  | "invalid_code"
-  | "invalid_passkey"
-  | "passkey_exists"
-  | "reauthentication_required"
-  | "second_factor_enabled"
-  | "internal"
-  | "unavailable"
-  | "invalid_link"
-  | "email_not_verified"
-  | "email_unavailable"
-  | "signup_disabled"
-  | "account_exists"
-  | "identity_in_use"
-  | "federation_expired"
-  | "federation_failed"
-  | "provider_unavailable"
-  | "last_credential"
-  | "login_required"
-  | "public_client"
-  | "network_error"
-  | "bad_response";
+export { parseRetryAfter } from "@latchkey/client";
+export type { FieldErrors, SecondFactorChallenge } from "@latchkey/client";
 
-export type FieldErrors = Record<string, string>;
+/** latchkey, as its own web app sees it: same origin, the HttpOnly session cookie. */
+export const latchkey = createClient({ mode: "cookie" });
 
-export interface SecondFactorChallenge {
-  challenge: string;
-  methods: string[];
-  /** With `"webauthn"` in `methods`: the options for the browser's passkey dialog. */
-  webauthn?: { publicKey: RequestOptionsJSON } | undefined;
-}
+export type ErrorCode = ServerErrorCode | ClientErrorCode;
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: ErrorCode | (string & {});
-  /** Per-field messages, ready to show next to the field they concern. */
-  readonly fields: FieldErrors | undefined;
-  /** Seconds to wait, from `Retry-After`, when the server sent one. */
-  readonly retryAfter: number | undefined;
-  /** With `second_factor_required`: what finishes the login, and how. */
-  readonly secondFactor: SecondFactorChallenge | undefined;
-
-  constructor(init: {
-    status: number;
-    code: string;
-    message: string;
-    fields?: FieldErrors | undefined;
-    retryAfter?: number | undefined;
-    secondFactor?: SecondFactorChallenge | undefined;
-  }) {
-    super(init.message);
+/** A LatchkeyError whose `message` and `fields` are worded for the people using this app. */
+export class ApiError extends LatchkeyError {
+  constructor(init: LatchkeyErrorInit) {
+    super(init);
     this.name = "ApiError";
-    this.status = init.status;
-    this.code = init.code;
-    this.fields = init.fields;
-    this.retryAfter = init.retryAfter;
-    this.secondFactor = init.secondFactor;
   }
 }
 
@@ -106,135 +53,64 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
-export interface RequestOptions {
-  /** Sent as JSON with `Content-Type: application/json`. */
-  json?: unknown;
-  /** Sent as is (an uploaded file) with its own content type. */
-  body?: Blob;
-  contentType?: string;
-  signal?: AbortSignal;
+/** The package's error, worded; anything else (an abort, a bug) passes as it is. */
+export function worded(error: unknown): unknown {
+  if (!isLatchkeyError(error) || error instanceof ApiError) return error;
+  const apiError = word(error);
+  if (apiError.code === "unauthorized") unauthorizedListeners.forEach((listener) => listener(apiError));
+  return apiError;
 }
 
-export type Method = "GET" | "POST" | "PUT" | "DELETE";
-
-/**
- * Sends one request with the session cookie and resolves with the parsed JSON
- * body, or `undefined` for an empty answer (204). Rejects with `ApiError` for
- * every non-2xx answer and for network failures; an abort is rethrown as is.
- */
-export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  let body: BodyInit | undefined;
-  if (options.json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(options.json);
-  } else if (options.body !== undefined) {
-    headers["Content-Type"] = options.contentType ?? (options.body.type || "application/octet-stream");
-    body = options.body;
+function word(error: LatchkeyError): ApiError {
+  if (error.code === "network_error") {
+    return new ApiError({ status: 0, code: error.code, message: "Could not reach the server. Check your connection and try again." });
   }
-
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body,
-      credentials: "include",
-      signal: options.signal,
-    });
-  } catch (error) {
-    if (error instanceof DOMException && error.name === "AbortError") throw error;
-    throw new ApiError({
-      status: 0,
-      code: "network_error",
-      message: "Could not reach the server. Check your connection and try again.",
+  if (error.code === "bad_response") {
+    return new ApiError({
+      status: error.status,
+      code: error.code,
+      message: "The server sent an answer this page does not understand. Please reload and try again.",
     });
   }
-
-  const text = await response.text();
-  if (response.ok) {
-    if (text === "") return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new ApiError({
-        status: response.status,
-        code: "bad_response",
-        message: "The server sent an answer this page does not understand. Please reload and try again.",
-      });
-    }
-  }
-
-  const error = toApiError(response, text);
-  if (error.code === "unauthorized") unauthorizedListeners.forEach((listener) => listener(error));
-  throw error;
-}
-
-interface ErrorBody {
-  error?: unknown;
-  message?: unknown;
-  fields?: unknown;
-  challenge?: unknown;
-  methods?: unknown;
-  webauthn?: unknown;
-}
-
-function toApiError(response: Response, text: string): ApiError {
-  let parsed: ErrorBody = {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === "object") parsed = value as ErrorBody;
-  } catch {
-    // Proxies and crashed upstreams answer with HTML or nothing; the status alone decides then.
-  }
-  const code = typeof parsed.error === "string" ? parsed.error : codeForStatus(response.status);
-  const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
-  const serverFields = parseFields(parsed.fields);
   return new ApiError({
-    status: response.status,
-    code,
-    message: describe(code, response.status, retryAfter),
-    fields: fieldsFor(code, serverFields),
-    retryAfter,
-    secondFactor:
-      typeof parsed.challenge === "string"
-        ? {
-            challenge: parsed.challenge,
-            methods: Array.isArray(parsed.methods) ? parsed.methods.filter((m): m is string => typeof m === "string") : [],
-            webauthn: parseWebAuthn(parsed.webauthn),
-          }
-        : undefined,
+    status: error.status,
+    code: error.code,
+    message: describe(error.code, error.status, error.retryAfter),
+    fields: fieldsFor(error.code, sentences(error.fields)),
+    retryAfter: error.retryAfter,
+    secondFactor: error.secondFactor,
+    body: error.body,
+    cause: error,
   });
 }
 
-function parseWebAuthn(value: unknown): SecondFactorChallenge["webauthn"] {
-  if (!value || typeof value !== "object" || !("publicKey" in value)) return undefined;
-  const publicKey = value.publicKey;
-  if (!publicKey || typeof publicKey !== "object" || !("challenge" in publicKey) || typeof publicKey.challenge !== "string") {
-    return undefined;
+/** Waits for `promise`, turning a failure into an ApiError worded for people. */
+export async function call<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw worded(error);
   }
-  return { publicKey: publicKey as RequestOptionsJSON };
 }
 
-function codeForStatus(status: number): string {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 401:
-      return "unauthorized";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 413:
-      return "payload_too_large";
-    case 429:
-      return "rate_limited";
-    case 503:
-      return "unavailable";
-    default:
-      return status >= 500 ? "internal" : "bad_request";
-  }
+/** The typed API of the package, with its errors worded: what the modules beside this one call. */
+export const api: TypedApi = {
+  GET: (path, ...init) => call(latchkey.api.GET(path, ...init)),
+  POST: (path, ...init) => call(latchkey.api.POST(path, ...init)),
+  PUT: (path, ...init) => call(latchkey.api.PUT(path, ...init)),
+  DELETE: (path, ...init) => call(latchkey.api.DELETE(path, ...init)),
+};
+
+/** A query without its absent entries: an unset cursor is left out, never sent as "null". */
+export function present<T extends object>(query: T): { [K in keyof T]?: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== null && value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], null>;
+  };
+}
+
+function sentences(fields: FieldErrors | undefined): FieldErrors | undefined {
+  if (!fields) return undefined;
+  return Object.fromEntries(Object.entries(fields).map(([name, message]) => [name, sentence(name, message)]));
 }
 
 /** The sentence for an error code the server sent in a redirect (`?error=`), not a response. */
@@ -337,25 +213,6 @@ export function formatWait(seconds: number): string {
   }
   const minutes = Math.ceil(seconds / 60);
   return minutes === 1 ? "1 minute" : `${minutes} minutes`;
-}
-
-/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, Math.ceil((date - now) / 1000));
-}
-
-function parseFields(value: unknown): FieldErrors | undefined {
-  if (!value || typeof value !== "object") return undefined;
-  const fields: FieldErrors = {};
-  for (const [name, message] of Object.entries(value)) {
-    if (typeof message === "string") fields[name] = sentence(name, message);
-  }
-  return Object.keys(fields).length > 0 ? fields : undefined;
 }
 
 // A collision is about one field, so it is shown there like a validation error.

@@ -1,15 +1,27 @@
 // latchkey as an OpenID Provider: the sign-in requests of other apps (login
 // and consent pages), the apps a user allowed, and the apps an admin registered.
 
-import { request } from "./client";
-import type { ClientSecret, Grant, IdTokenAlg, NewOAuthClient, OAuthClient, OAuthDecision, OAuthRequest, Scope } from "./types";
+import type { components } from "@latchkey/client";
+import { api } from "./client";
 
-const requestPath = (id: string) => `/api/oauth2/requests/${encodeURIComponent(id)}`;
-const clientPath = (clientId: string) => `/api/oauth2/clients/${encodeURIComponent(clientId)}`;
+/** A scope an app can ask for (`scopes_supported`); a newer server may know others. */
+export type Scope = components["schemas"]["ScopeName"] | (string & {});
+export type IdTokenAlg = "RS256" | "EdDSA";
+/** An app registered to log its users in with latchkey (an OAuth 2.0 / OpenID Connect client). */
+export type OAuthClient = components["schemas"]["OAuthClient"];
+/** `POST /api/oauth2/clients` and a new secret: the only answers that hold `client_secret`. */
+export type NewOAuthClient = components["schemas"]["WithSecret"];
+export type ClientSecret = NewOAuthClient;
+/** An app's pending sign-in, stored by `/oauth2/authorize` while the user logs in or decides. */
+export type OAuthRequest = components["schemas"]["RequestInfo"];
+/** Where the browser goes after Allow or Deny: back to the app with a code or an error. */
+export type OAuthDecision = components["schemas"]["RedirectTo"];
+/** An app the user allowed, remembered so it is not asked again. */
+export type Grant = components["schemas"]["Consent"];
 
 /** Needs no login. 404 `not_found` once the request has expired (10 minutes) or was used. */
 export function getOAuthRequest(id: string, signal?: AbortSignal): Promise<OAuthRequest> {
-  return request<OAuthRequest>("GET", requestPath(id), { signal });
+  return api.GET("/api/oauth2/requests/{id}", { params: { path: { id } }, signal });
 }
 
 /**
@@ -18,49 +30,39 @@ export function getOAuthRequest(id: string, signal?: AbortSignal): Promise<OAuth
  * request still wants a fresher login.
  */
 export function acceptOAuthRequest(id: string): Promise<OAuthDecision> {
-  return request<OAuthDecision>("POST", `${requestPath(id)}/accept`);
+  return api.POST("/api/oauth2/requests/{id}/accept", { params: { path: { id } } });
 }
 
 export function denyOAuthRequest(id: string): Promise<OAuthDecision> {
-  return request<OAuthDecision>("POST", `${requestPath(id)}/deny`);
+  return api.POST("/api/oauth2/requests/{id}/deny", { params: { path: { id } } });
 }
 
 export async function listMyGrants(signal?: AbortSignal): Promise<Grant[]> {
-  const { grants } = await request<{ grants: Grant[] }>("GET", "/api/me/grants", { signal });
-  return grants;
+  return (await api.GET("/api/me/grants", { signal })).grants;
 }
 
 /** The app must ask again, and its refresh tokens for this user end. */
 export function revokeMyGrant(id: Grant["id"]): Promise<void> {
-  return request<void>("DELETE", `/api/me/grants/${encodeURIComponent(String(id))}`);
+  return api.DELETE("/api/me/grants/{id}", { params: { path: { id } } });
 }
 
 export async function listClients(signal?: AbortSignal): Promise<OAuthClient[]> {
-  const { clients } = await request<{ clients: OAuthClient[] }>("GET", "/api/oauth2/clients", { signal });
-  return clients;
+  return (await api.GET("/api/oauth2/clients", { signal })).clients;
 }
 
-export interface NewClientInput {
-  name: string;
-  redirect_uris: string[];
-  post_logout_redirect_uris?: string[];
-  public?: boolean;
-  scopes?: Scope[];
-  skip_consent?: boolean;
-  id_token_signed_response_alg?: IdTokenAlg;
-}
+export type NewClientInput = components["schemas"]["NewClientRequest"];
 
 /** 422 `validation_failed` with `fields` for bad input; a confidential client's secret is in this answer only. */
 export function createClient(input: NewClientInput): Promise<NewOAuthClient> {
-  return request<NewOAuthClient>("POST", "/api/oauth2/clients", { json: input });
+  return api.POST("/api/oauth2/clients", { body: input });
 }
 
 /** Its grants, codes and refresh tokens go with it. */
 export function deleteClient(clientId: string): Promise<void> {
-  return request<void>("DELETE", clientPath(clientId));
+  return api.DELETE("/api/oauth2/clients/{client_id}", { params: { path: { client_id: clientId } } });
 }
 
 /** The old secret stops working at once; the new one is in this answer only. */
 export function rotateClientSecret(clientId: string): Promise<ClientSecret> {
-  return request<ClientSecret>("POST", `${clientPath(clientId)}/secret`);
+  return api.POST("/api/oauth2/clients/{client_id}/secret", { params: { path: { client_id: clientId } } });
 }

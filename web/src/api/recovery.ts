@@ -1,27 +1,29 @@
-import { request } from "./client";
-import type { Features, User } from "./types";
+import type { components, Features, User } from "@latchkey/client";
+
+type ChangeEmailRequest = components["schemas"]["ChangeEmailRequest"];
+import { api } from "./client";
 
 /** What this server offers; the app hides the email links when `email` is false. */
 export function getFeatures(signal?: AbortSignal): Promise<Features> {
-  return request<Features>("GET", "/api/features", { signal });
+  return api.GET("/api/features", { signal });
 }
 
 /** Follows a verification (or address change) link; answers the account as it now is. */
 export function verifyEmail(token: string): Promise<User> {
-  return request<User>("POST", "/api/email/verify", { json: { token } });
+  return api.POST("/api/email/verify", { body: { token } });
 }
 
 export function resendVerification(): Promise<void> {
-  return request<void>("POST", "/api/email/verify/resend");
+  return api.POST("/api/email/verify/resend");
 }
 
 /** `username` may also be the email address. Answers alike whether or not the account exists. */
 export function forgotPassword(username: string): Promise<void> {
-  return request<void>("POST", "/api/password/forgot", { json: { username } });
+  return api.POST("/api/password/forgot", { body: { username } });
 }
 
 export function resetPassword(token: string, newPassword: string): Promise<void> {
-  return request<void>("POST", "/api/password/reset", { json: { token, new_password: newPassword } });
+  return api.POST("/api/password/reset", { body: { token, new_password: newPassword } });
 }
 
 /**
@@ -30,8 +32,9 @@ export function resetPassword(token: string, newPassword: string): Promise<void>
  * login at its provider stands in for it, else `reauthentication_required`.
  */
 export function changeEmail(newEmail: string, currentPassword: string | undefined): Promise<void> {
-  const json = currentPassword === undefined ? { new_email: newEmail } : { current_password: currentPassword, new_email: newEmail };
-  return request<void>("PUT", "/api/me/email", { json });
+  // The document marks `current_password` required; an account without a password leaves it out.
+  const body = (currentPassword === undefined ? { new_email: newEmail } : { current_password: currentPassword, new_email: newEmail }) as ChangeEmailRequest;
+  return api.PUT("/api/me/email", { body });
 }
 
 /** The token of a mailed link: it travels in the URL fragment, which no server sees. */

@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import * as authApi from "../api/auth";
 import { ApiError, onUnauthorized } from "../api/client";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 
 export type AuthState =
   | { status: "loading" }

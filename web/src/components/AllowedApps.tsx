@@ -1,19 +1,19 @@
+import { useResource } from "@latchkey/client/react";
 import { useState } from "react";
 import { errorMessage, isApiError } from "../api/client";
 import { listMyGrants, revokeMyGrant } from "../api/oauth2";
-import type { Grant } from "../api/types";
+import type { Grant } from "../api/oauth2";
 import { describeScope } from "../lib/scopes";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
 import { Time } from "./Time";
-import { useLoad } from "./useLoad";
 
 /**
  * The account page's "Apps you allowed": the apps that log in with this
  * account without asking again, what each may see, and taking that back.
  */
 export function AllowedApps() {
-  const grants = useLoad(listMyGrants);
+  const grants = useResource(listMyGrants, []);
   const [busy, setBusy] = useState<Grant["id"] | null>(null);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
@@ -40,17 +40,17 @@ export function AllowedApps() {
     <div className="form allowed-apps">
       <Alert message={error || loadError} />
       <Alert tone="success" message={notice} />
-      {grants.value === null ? (
+      {grants.data === undefined ? (
         loadError ? null : (
           <p className="muted" role="status">
             Loading apps…
           </p>
         )
-      ) : grants.value.length === 0 ? (
+      ) : grants.data.length === 0 ? (
         <p className="muted">No apps have access to your account.</p>
       ) : (
         <ul className="session-list" aria-label="Apps you allowed">
-          {grants.value.map((grant) => (
+          {grants.data.map((grant) => (
             <li key={grant.id} className="session">
               <div className="session-main">
                 <span className="session-device">{grant.client_name}</span>

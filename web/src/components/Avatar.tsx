@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { avatarUrl } from "../api/account";
-import type { UserId } from "../api/types";
+import type { UserId } from "../api/admin";
 import { useAvatarVersion } from "../lib/avatarVersion";
 
 interface AvatarProps {

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent } from "react";
 import { AVATAR_MAX_BYTES, AVATAR_TYPES, uploadAvatar } from "../api/account";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { bumpAvatarVersion } from "../lib/avatarVersion";
 import type { FieldErrors } from "../api/client";
 import { Alert } from "./Alert";

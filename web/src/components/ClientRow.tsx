@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { errorMessage, isApiError } from "../api/client";
 import { deleteClient, rotateClientSecret } from "../api/oauth2";
-import type { OAuthClient } from "../api/types";
+import type { OAuthClient } from "../api/oauth2";
 import { ConfirmButton } from "./ConfirmButton";
 
 interface ClientRowProps {
@@ -57,7 +57,7 @@ export function ClientRow({ client, onDeleted, onNewSecret }: ClientRowProps) {
               onConfirm={() =>
                 void run("secret", async () => {
                   const { client_secret } = await rotateClientSecret(client.client_id);
-                  onNewSecret(client, client_secret);
+                  onNewSecret(client, client_secret ?? "");
                 })
               }
             />

@@ -1,7 +1,8 @@
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { isApiError } from "../api/client";
 import { linkProvider, unlinkIdentity, type MyIdentities } from "../api/federation";
-import type { Identity, Provider } from "../api/types";
+import type { Identity } from "../api/federation";
+import type { Provider } from "@latchkey/client";
 import { leaveTo } from "../lib/leave";
 import { rememberPendingAction, type PendingAction } from "../lib/stepUp";
 import { Alert } from "./Alert";

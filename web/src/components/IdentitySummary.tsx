@@ -1,4 +1,4 @@
-import type { Identity } from "../api/types";
+import type { Identity } from "../api/federation";
 import { Time } from "./Time";
 
 /** One connected provider account: whose, with which address, since when, last used. */

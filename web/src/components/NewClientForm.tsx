@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import type { FieldErrors } from "../api/client";
 import { createClient } from "../api/oauth2";
-import type { IdTokenAlg, NewOAuthClient } from "../api/types";
+import type { IdTokenAlg, NewOAuthClient } from "../api/oauth2";
 import { Alert } from "./Alert";
 import { CheckboxField, Field, SelectField, TextAreaField } from "./Field";
 import { useForm } from "./useForm";

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { forgotPassword } from "../api/recovery";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { Alert } from "./Alert";
 import { useForm } from "./useForm";
 

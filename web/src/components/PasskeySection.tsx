@@ -1,7 +1,8 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useResource } from "@latchkey/client/react";
+import { useState, type FormEvent } from "react";
 import { errorMessage, isApiError, type FieldErrors } from "../api/client";
 import { beginPasskeyRegistration, deletePasskey, finishPasskeyRegistration, listMyPasskeys } from "../api/passkeys";
-import type { Passkey } from "../api/types";
+import type { Passkey } from "../api/passkeys";
 import { describeUserAgent } from "../lib/userAgent";
 import { passkeyNameProblem } from "../lib/validation";
 import { createPasskey } from "../lib/webauthn";
@@ -24,29 +25,15 @@ type Step = { kind: "idle" } | { kind: "naming" } | { kind: "reauth"; retry: () 
  */
 export function PasskeySection() {
   const availability = usePasskeyAvailability();
-  const [passkeys, setPasskeys] = useState<Passkey[] | null>(null);
-  const [loadError, setLoadError] = useState("");
-  const [version, setVersion] = useState(0);
+  const list = useResource(listMyPasskeys, []);
+  const passkeys = list.data ?? null;
+  const loadError = list.error ? errorMessage(list.error) : "";
   const [notice, setNotice] = useState("");
   const [step, setStep] = useState<Step>({ kind: "idle" });
   const [removing, setRemoving] = useState<Passkey["id"] | null>(null);
   const form = useForm([]);
 
-  useEffect(() => {
-    const controller = new AbortController();
-    listMyPasskeys(controller.signal).then(
-      (list) => {
-        setPasskeys(list);
-        setLoadError("");
-      },
-      (error: unknown) => {
-        if (!controller.signal.aborted) setLoadError(errorMessage(error));
-      },
-    );
-    return () => controller.abort();
-  }, [version]);
-
-  const reload = () => setVersion((n) => n + 1);
+  const reload = list.reload;
 
   const remove = (passkey: Passkey) => {
     setNotice("");

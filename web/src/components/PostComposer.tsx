@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { createPost, POST_MAX_CHARS } from "../api/posts";
-import type { Post } from "../api/types";
+import type { Post } from "../api/posts";
 import { charCount } from "../lib/validation";
 import type { FieldErrors } from "../api/client";
 import { Alert } from "./Alert";

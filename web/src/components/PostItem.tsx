@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { errorMessage } from "../api/client";
 import { deletePost } from "../api/posts";
-import type { Post } from "../api/types";
+import type { Post } from "../api/posts";
 import { Avatar } from "./Avatar";
 import { ConfirmButton } from "./ConfirmButton";
 import { Time } from "./Time";

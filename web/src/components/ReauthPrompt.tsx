@@ -4,7 +4,7 @@ import type { FieldErrors } from "../api/client";
 import { reauthenticate } from "../api/factors";
 import { reauthenticateWithProvider } from "../api/federation";
 import { listMyPasskeys, passkeyReauthenticationOptions, reauthenticateWithPasskey } from "../api/passkeys";
-import type { Provider } from "../api/types";
+import type { Provider } from "@latchkey/client";
 import { leaveTo } from "../lib/leave";
 import { forgetPendingAction } from "../lib/stepUp";
 import { getPasskey } from "../lib/webauthn";

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { setUserRoles } from "../api/admin";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { roleProblem } from "../lib/validation";
 import type { FieldErrors } from "../api/client";
 import { Alert } from "./Alert";

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { loginSecondFactor, type SecondFactorProof } from "../api/auth";
 import { isApiError, type FieldErrors, type SecondFactorChallenge } from "../api/client";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { useAuth } from "../auth/AuthContext";
 import { getPasskey, type RequestOptionsJSON } from "../lib/webauthn";
 import { Alert } from "./Alert";

@@ -1,4 +1,5 @@
-import { useEffect, useEffectEvent, useRef, useState, type FormEvent } from "react";
+import { useResource } from "@latchkey/client/react";
+import { useRef, useState, type FormEvent } from "react";
 import { renderSVG } from "uqr";
 import { isApiError, type FieldErrors } from "../api/client";
 import {
@@ -7,7 +8,6 @@ import {
   disableTotp,
   mySecondFactors,
   regenerateRecoveryCodes,
-  type SecondFactors,
   type TotpEnrolment,
 } from "../api/factors";
 import { rememberPendingAction } from "../lib/stepUp";
@@ -33,30 +33,25 @@ type Step =
  * them at a provider in order to turn the app off; the form opens again.
  */
 export function SecuritySection({ username, resumeDisable = false }: { username: string; resumeDisable?: boolean }) {
-  const [status, setStatus] = useState<SecondFactors | null>(null);
-  const [version, setVersion] = useState(0);
   const [step, setStep] = useState<Step>({ kind: "idle" });
   const form = useForm([]);
 
   // Back from the provider to turn the app off: once it is known to be still
   // on (not turned off in another tab meanwhile), ask for a code again.
   const resumed = useRef(false);
-  const loaded = useEffectEvent((value: SecondFactors) => {
-    setStatus(value);
-    if (!resumeDisable || resumed.current) return;
-    resumed.current = true;
-    if (value.totp_enabled) setStep({ kind: "disabling", resumed: true });
-  });
-
-  useEffect(() => {
-    const controller = new AbortController();
-    mySecondFactors(controller.signal).then(loaded, () => undefined);
-    return () => controller.abort();
-  }, [version]);
+  const factors = useResource(async (signal) => {
+    const value = await mySecondFactors(signal);
+    if (resumeDisable && !resumed.current) {
+      resumed.current = true;
+      if (value.totp_enabled) setStep({ kind: "disabling", resumed: true });
+    }
+    return value;
+  }, []);
+  const status = factors.data ?? null;
 
   const reload = () => {
     setStep({ kind: "idle" });
-    setVersion((n) => n + 1);
+    factors.reload();
   };
 
   // A sensitive change answers `reauthentication_required` when the login is

@@ -1,7 +1,7 @@
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Session } from "../api/types";
+import type { Session } from "../api/account";
 import { apiError, json, mockFetch, noContent } from "../test/fetchMock";
 import { SessionList } from "./SessionList";
 

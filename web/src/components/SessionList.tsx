@@ -1,13 +1,15 @@
-import { useEffect, useState } from "react";
+import { useResource } from "@latchkey/client/react";
+import { useState } from "react";
 import { listMySessions, revokeMyOtherSessions, revokeMySession, revokeMyTokenLogin } from "../api/account";
 import { errorMessage, isApiError } from "../api/client";
-import type { Session, SessionKind } from "../api/types";
+import type { Session } from "../api/account";
 import { describeUserAgent } from "../lib/userAgent";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
 import { Time } from "./Time";
 
-const KIND_LABELS: Record<SessionKind, string> = {
+// A newer server may know other kinds; they are shown by their name.
+const KIND_LABELS: Record<string, string> = {
   cookie: "Browser session",
   token: "App or API login (tokens)",
 };
@@ -19,32 +21,20 @@ function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** This device first, then the most recently used. */
+function byRelevance(list: Session[]): Session[] {
+  return [...list].sort((a, b) => Number(b.current) - Number(a.current) || b.last_seen_at.localeCompare(a.last_seen_at));
+}
+
 /** `reloadKey` changes when something else (a password change) ended sessions. */
 export function SessionList({ reloadKey }: { reloadKey: number }) {
-  const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [error, setError] = useState("");
+  const loaded = useResource(async (signal) => byRelevance(await listMySessions(signal)), [reloadKey]);
+  const sessions = loaded.data ?? null;
+  const [actionError, setError] = useState("");
+  const error = actionError || (loaded.error ? errorMessage(loaded.error) : "");
   const [notice, setNotice] = useState("");
   const [busyKey, setBusyKey] = useState<string | null>(null);
 
-  const [refreshes, setRefreshes] = useState(0);
-
-  useEffect(() => {
-    let live = true;
-    listMySessions().then(
-      (list) => {
-        if (!live) return;
-        // This device first, then the most recently used.
-        list.sort((a, b) => Number(b.current) - Number(a.current) || b.last_seen_at.localeCompare(a.last_seen_at));
-        setSessions(list);
-      },
-      (e: unknown) => {
-        if (live) setError(errorMessage(e));
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [reloadKey, refreshes]);
 
   const revoke = async (session: Session) => {
     setBusyKey(keyOf(session));
@@ -58,7 +48,7 @@ export function SessionList({ reloadKey }: { reloadKey: number }) {
       if (!isApiError(e, "not_found")) setError(errorMessage(e));
     } finally {
       setBusyKey(null);
-      setRefreshes((n) => n + 1);
+      loaded.reload();
     }
   };
 
@@ -73,7 +63,7 @@ export function SessionList({ reloadKey }: { reloadKey: number }) {
       setError(errorMessage(e));
     } finally {
       setBusyKey(null);
-      setRefreshes((n) => n + 1);
+      loaded.reload();
     }
   };
 
@@ -106,7 +96,7 @@ export function SessionList({ reloadKey }: { reloadKey: number }) {
                     {session.current ? <span className="badge">This device</span> : null}
                   </span>
                   <span className="session-details">
-                    {KIND_LABELS[session.kind]} · {session.ip ?? "Unknown IP"} · signed in <Time iso={session.created_at} /> · last used{" "}
+                    {KIND_LABELS[session.kind] ?? session.kind} · {session.ip ?? "Unknown IP"} · signed in <Time iso={session.created_at} /> · last used{" "}
                     <Time iso={session.last_seen_at} relative />
                   </span>
                 </div>

@@ -1,5 +1,5 @@
 import { createContext, useContext } from "react";
-import type { Provider } from "../api/types";
+import type { Provider } from "@latchkey/client";
 
 /**
  * How this account can confirm it is you when a change needs a recent login.

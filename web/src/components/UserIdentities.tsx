@@ -1,32 +1,22 @@
-import { useEffect, useState } from "react";
+import { useResource } from "@latchkey/client/react";
+import { useState } from "react";
 import { errorMessage, isApiError } from "../api/client";
 import { listUserIdentities, removeUserIdentity } from "../api/federation";
-import type { Identity, User } from "../api/types";
+import type { Identity } from "../api/federation";
+import type { User } from "@latchkey/client";
 import { Alert } from "./Alert";
 import { ConfirmButton } from "./ConfirmButton";
 import { IdentitySummary } from "./IdentitySummary";
 
 /** For admins: the provider accounts that log in to `user`, each removable. */
 export function UserIdentities({ user }: { user: User }) {
-  const [identities, setIdentities] = useState<Identity[] | null>(null);
-  const [hasPassword, setHasPassword] = useState<boolean | undefined>(undefined);
-  const [error, setError] = useState("");
+  const loaded = useResource((signal) => listUserIdentities(user.id, signal), [user.id]);
+  const identities = loaded.data?.identities ?? null;
+  const hasPassword = loaded.data?.has_password;
+  const [actionError, setError] = useState("");
+  const error = actionError || (loaded.error ? errorMessage(loaded.error) : "");
   const [notice, setNotice] = useState("");
   const [removing, setRemoving] = useState<Identity["id"] | null>(null);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    listUserIdentities(user.id, controller.signal).then(
-      (answer) => {
-        setIdentities(answer.identities);
-        setHasPassword(answer.has_password);
-      },
-      (e: unknown) => {
-        if (!controller.signal.aborted) setError(errorMessage(e));
-      },
-    );
-    return () => controller.abort();
-  }, [user.id]);
 
   const remove = async (identity: Identity) => {
     setRemoving(identity.id);
@@ -48,7 +38,7 @@ export function UserIdentities({ user }: { user: User }) {
     } finally {
       setRemoving(null);
     }
-    setIdentities((current) => (current ?? []).filter((i) => i.id !== identity.id));
+    loaded.update((current) => ({ ...current, identities: current.identities.filter((i) => i.id !== identity.id) }));
   };
 
   return (

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { deleteUser, revokeUserSessions } from "../api/admin";
 import { errorMessage } from "../api/client";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { ConfirmButton } from "./ConfirmButton";
 import { RolesEditor } from "./RolesEditor";
 import { Time } from "./Time";

@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useResource } from "@latchkey/client/react";
+import { useCallback, useState } from "react";
 import { errorMessage } from "../api/client";
 
 export interface KeysetPage<T> {
   items: T[];
-  next: number | null;
+  next?: number | null | undefined;
 }
 
 /** Where the browsing stands and how to move: what a pager needs. */
@@ -21,52 +22,26 @@ export interface KeysetPaging {
  * out the cursor for the following page, so the cursors of the pages already
  * seen are kept to be able to go back.
  */
-export function useKeysetPages<T>(fetchPage: (cursor: number | null) => Promise<KeysetPage<T>>) {
+export function useKeysetPages<T>(fetchPage: (cursor: number | null, signal: AbortSignal) => Promise<KeysetPage<T>>) {
   const [cursors, setCursors] = useState<Array<number | null>>([null]);
-  const [page, setPage] = useState<KeysetPage<T> | null>(null);
-  const [error, setError] = useState("");
-  const [loading, setLoading] = useState(true);
   const cursor = cursors[cursors.length - 1] ?? null;
+  const page = useResource((signal) => fetchPage(cursor, signal), [fetchPage, cursor]);
 
-  useEffect(() => {
-    let live = true;
-    fetchPage(cursor).then(
-      (result) => {
-        if (!live) return;
-        setPage(result);
-        setError("");
-        setLoading(false);
-      },
-      (e: unknown) => {
-        if (!live) return;
-        setError(errorMessage(e));
-        setLoading(false);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [fetchPage, cursor]);
-
-  const next = page?.next ?? null;
+  const next = page.data?.next ?? null;
   const goNext = useCallback(() => {
-    if (next === null) return;
-    setLoading(true);
-    setCursors((stack) => [...stack, next]);
+    if (next !== null) setCursors((stack) => [...stack, next]);
   }, [next]);
-  const goPrevious = useCallback(() => {
-    setLoading(true);
-    setCursors((stack) => (stack.length > 1 ? stack.slice(0, -1) : stack));
-  }, []);
+  const goPrevious = useCallback(() => setCursors((stack) => (stack.length > 1 ? stack.slice(0, -1) : stack)), []);
+  const { update: updatePage } = page;
   const update = useCallback(
-    (change: (items: T[]) => T[]) => setPage((current) => (current ? { ...current, items: change(current.items) } : current)),
-    [],
+    (change: (items: T[]) => T[]) => updatePage((current) => ({ ...current, items: change(current.items) })),
+    [updatePage],
   );
 
   return {
-    items: page?.items ?? null,
-    error,
-    loading,
+    items: page.data?.items ?? null,
+    error: page.error ? errorMessage(page.error) : "",
+    loading: page.loading,
     pageNumber: cursors.length,
     hasPrevious: cursors.length > 1,
     hasNext: next !== null,

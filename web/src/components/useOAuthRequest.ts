@@ -1,8 +1,7 @@
-import { useMemo } from "react";
+import { useResource } from "@latchkey/client/react";
 import { errorMessage, isApiError } from "../api/client";
 import { getOAuthRequest } from "../api/oauth2";
-import type { OAuthRequest } from "../api/types";
-import { useLoad } from "./useLoad";
+import type { OAuthRequest } from "../api/oauth2";
 
 export type OAuthRequestState =
   | { kind: "loading" }
@@ -13,10 +12,9 @@ export type OAuthRequestState =
 
 /** The app's sign-in request named by `?oauth=` on the login and consent pages; `null` id is an expired one. */
 export function useOAuthRequest(id: string | null): OAuthRequestState {
-  const load = useMemo(() => (id ? (signal: AbortSignal) => getOAuthRequest(id, signal) : null), [id]);
-  const loaded = useLoad(load);
+  const loaded = useResource(id ? (signal) => getOAuthRequest(id, signal) : null, [id]);
   if (!id || isApiError(loaded.error, "not_found")) return { kind: "expired" };
   if (loaded.error) return { kind: "failed", message: errorMessage(loaded.error), retry: loaded.reload };
-  if (loaded.value === null) return { kind: "loading" };
-  return { kind: "ready", request: loaded.value };
+  if (loaded.data === undefined) return { kind: "loading" };
+  return { kind: "ready", request: loaded.data };
 }

@@ -1,4 +1,3 @@
-import type { AuditEvent } from "../api/types";
 
 const KINDS: Record<string, { label: string; warn?: boolean }> = {
   signup: { label: "Signed up" },
@@ -43,7 +42,7 @@ export function describeKind(kind: string): { label: string; warn: boolean } {
 }
 
 /** The free-form `detail` as one readable line ("username: ada; roles: user, admin"). */
-export function describeDetail(detail: AuditEvent["detail"]): string {
+export function describeDetail(detail: unknown): string {
   if (detail === null || detail === undefined || detail === "") return "";
   if (typeof detail !== "object") return String(detail);
   if (Array.isArray(detail)) return detail.map((item) => describeDetail(item)).join(", ");

@@ -1,4 +1,4 @@
-import type { Scope } from "../api/types";
+import type { Scope } from "../api/oauth2";
 
 const WORDS: Record<string, string> = {
   openid: "Know who you are (your account id)",

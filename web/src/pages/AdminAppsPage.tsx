@@ -1,25 +1,25 @@
+import { useResource } from "@latchkey/client/react";
 import { useState } from "react";
 import { errorMessage } from "../api/client";
 import { listClients } from "../api/oauth2";
-import type { NewOAuthClient, OAuthClient } from "../api/types";
+import type { NewOAuthClient, OAuthClient } from "../api/oauth2";
 import { AdminNav } from "../components/AdminNav";
 import { Alert } from "../components/Alert";
 import { ClientCredentials, type ShownCredentials } from "../components/ClientCredentials";
 import { ClientRow } from "../components/ClientRow";
 import { NewClientForm } from "../components/NewClientForm";
 import { Page } from "../components/Page";
-import { useLoad } from "../components/useLoad";
 
 /** The apps that log their users in with latchkey (OAuth 2.0 / OpenID Connect clients). */
 export function AdminAppsPage() {
-  const clients = useLoad(listClients);
+  const clients = useResource(listClients, []);
   const [shown, setShown] = useState<ShownCredentials | null>(null);
   const [notice, setNotice] = useState("");
 
   const onCreated = ({ client_secret, ...client }: NewOAuthClient) => {
     clients.update((list) => [...list, client]);
     setNotice("");
-    setShown({ title: `Added ${client.name}`, clientId: client.client_id, secret: client_secret });
+    setShown({ title: `Added ${client.name}`, clientId: client.client_id, secret: client_secret ?? undefined });
   };
 
   const onNewSecret = (client: OAuthClient, secret: string) => {
@@ -40,13 +40,13 @@ export function AdminAppsPage() {
       <Alert message={loadError} />
       <Alert tone="success" message={notice} />
       {shown ? <ClientCredentials key={`${shown.clientId} ${shown.secret ?? ""}`} shown={shown} onDone={() => setShown(null)} /> : null}
-      {clients.value === null ? (
+      {clients.data === undefined ? (
         loadError ? null : (
           <p className="muted" role="status">
             Loading apps…
           </p>
         )
-      ) : clients.value.length === 0 ? (
+      ) : clients.data.length === 0 ? (
         <p className="empty">No apps yet. Add the first one below.</p>
       ) : (
         <div className="table-wrap">
@@ -65,7 +65,7 @@ export function AdminAppsPage() {
               </tr>
             </thead>
             <tbody>
-              {clients.value.map((client) => (
+              {clients.data.map((client) => (
                 <ClientRow key={client.client_id} client={client} onDeleted={onDeleted} onNewSecret={onNewSecret} />
               ))}
             </tbody>

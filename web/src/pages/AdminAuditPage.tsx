@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { getUser, listAudit } from "../api/admin";
 import { isApiError } from "../api/client";
-import type { AuditEvent, UserId } from "../api/types";
+import type { AuditEvent, UserId } from "../api/admin";
 import { AdminNav } from "../components/AdminNav";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
@@ -14,8 +14,8 @@ import { describeUserAgent } from "../lib/userAgent";
 const PAGE_SIZE = 50;
 
 export function AdminAuditPage() {
-  const fetchPage = useCallback(async (before: number | null) => {
-    const page = await listAudit({ limit: PAGE_SIZE, before });
+  const fetchPage = useCallback(async (before: number | null, signal: AbortSignal) => {
+    const page = await listAudit({ limit: PAGE_SIZE, before }, signal);
     return { items: page.events, next: page.next };
   }, []);
   const pages = useKeysetPages<AuditEvent>(fetchPage);
@@ -54,8 +54,8 @@ export function AdminAuditPage() {
                     <td data-label="Event" className="nowrap">
                       <span className={kind.warn ? "event event-warn" : "event"}>{kind.label}</span>
                     </td>
-                    <td data-label="Account" className="nowrap">{nameOf(names, event.user_id)}</td>
-                    <td data-label="By" className="nowrap">{event.actor_id === null ? <span className="muted">—</span> : nameOf(names, event.actor_id)}</td>
+                    <td data-label="Account" className="nowrap">{nameOf(names, event.user_id ?? null)}</td>
+                    <td data-label="By" className="nowrap">{event.actor_id == null ? <span className="muted">—</span> : nameOf(names, event.actor_id)}</td>
                     <td data-label="From">
                       <span>
                         {event.ip ?? <span className="muted">—</span>}
@@ -97,7 +97,7 @@ function useUsernames(events: AuditEvent[] | null): Map<UserId, string | null> {
     const ids = new Set<UserId>();
     for (const event of events ?? []) {
       for (const id of [event.user_id, event.actor_id]) {
-        if (id !== null && !requested.current.has(id)) ids.add(id);
+        if (id != null && !requested.current.has(id)) ids.add(id);
       }
     }
     ids.forEach((id) => requested.current.add(id));

@@ -1,6 +1,6 @@
 import { useCallback } from "react";
 import { listUsers } from "../api/admin";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { useAuth } from "../auth/AuthContext";
 import { AdminNav } from "../components/AdminNav";
 import { Alert } from "../components/Alert";
@@ -14,8 +14,8 @@ const PAGE_SIZE = 50;
 
 export function AdminUsersPage() {
   const { user: me, updateUser } = useAuth();
-  const fetchPage = useCallback(async (after: number | null) => {
-    const page = await listUsers({ limit: PAGE_SIZE, after });
+  const fetchPage = useCallback(async (after: number | null, signal: AbortSignal) => {
+    const page = await listUsers({ limit: PAGE_SIZE, after }, signal);
     return { items: page.users, next: page.next };
   }, []);
   const pages = useKeysetPages<User>(fetchPage);

@@ -1,7 +1,9 @@
-import { useEffect, useState } from "react";
+import { useResource } from "@latchkey/client/react";
+import { useState } from "react";
 import { errorMessage } from "../api/client";
 import { listPosts } from "../api/posts";
-import type { Post, User } from "../api/types";
+import type { Post } from "../api/posts";
+import type { User } from "@latchkey/client";
 import { hasRole, useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
@@ -45,53 +47,30 @@ export function HomePage() {
 
 /** The newest posts, with older ones appended page by page through the `before` cursor. */
 function useFeed() {
-  const [posts, setPosts] = useState<Post[] | null>(null);
-  const [next, setNext] = useState<number | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState("");
-
-  useEffect(() => {
-    let live = true;
-    listPosts({ limit: PAGE_SIZE }).then(
-      (page) => {
-        if (!live) return;
-        setPosts(page.posts);
-        setNext(page.next);
-        setLoading(false);
-      },
-      (e: unknown) => {
-        if (!live) return;
-        setError(errorMessage(e));
-        setLoading(false);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
+  const first = useResource((signal) => listPosts({ limit: PAGE_SIZE }, signal), []);
+  const { update } = first;
+  const [more, setMore] = useState({ loading: false, error: "" });
+  const next = first.data?.next ?? null;
 
   const loadMore = async () => {
     if (next === null) return;
-    setLoading(true);
-    setError("");
+    setMore({ loading: true, error: "" });
     try {
       const page = await listPosts({ limit: PAGE_SIZE, before: next });
-      setPosts((current) => [...(current ?? []), ...page.posts]);
-      setNext(page.next);
+      update((feed) => ({ posts: [...feed.posts, ...page.posts], next: page.next ?? null }));
+      setMore({ loading: false, error: "" });
     } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setLoading(false);
+      setMore({ loading: false, error: errorMessage(e) });
     }
   };
 
   return {
-    posts,
+    posts: first.data?.posts ?? null,
     next,
-    loading,
-    error,
+    loading: first.loading || more.loading,
+    error: first.error ? errorMessage(first.error) : more.error,
     loadMore: () => void loadMore(),
-    prepend: (post: Post) => setPosts((current) => [post, ...(current ?? [])]),
-    remove: (post: Post) => setPosts((current) => (current ?? []).filter((p) => p.id !== post.id)),
+    prepend: (post: Post) => update((feed) => ({ ...feed, posts: [post, ...feed.posts] })),
+    remove: (post: Post) => update((feed) => ({ ...feed, posts: feed.posts.filter((p) => p.id !== post.id) })),
   };
 }

@@ -3,7 +3,7 @@ import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { login } from "../api/auth";
 import { isApiError, type SecondFactorChallenge } from "../api/client";
 import { loginWithPasskey, passkeyLoginOptions } from "../api/passkeys";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { useAuth } from "../auth/AuthContext";
 import { consentPathFor, safeNext } from "../auth/next";
 import { Alert } from "../components/Alert";

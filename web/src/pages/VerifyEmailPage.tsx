@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { Link, useLocation } from "react-router";
 import { errorMessage } from "../api/client";
 import { tokenFromHash, verifyEmail } from "../api/recovery";
-import type { User } from "../api/types";
+import type { User } from "@latchkey/client";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
