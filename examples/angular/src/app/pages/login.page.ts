@@ -19,6 +19,13 @@ import { describeProblem, NO_PROBLEM, type Problem } from "../shared/problem";
     @if (problem().message; as message) {
       <p class="alert" role="alert">{{ message }}</p>
     }
+    @if (secondStep()) {
+      <p class="alert" role="alert">
+        This account asks for a second step (a code or a passkey), which this example leaves to latchkey:
+        <a [href]="latchkeyUrl + '/login'">log in on latchkey's page</a>, then come back here. Both pages
+        share latchkey's session.
+      </p>
+    }
     <form [formGroup]="form" (ngSubmit)="submit()" class="card">
       <app-field label="Username or email" fieldId="login-username" [error]="fieldError('username')">
         <input id="login-username" formControlName="username" autocomplete="username"
@@ -39,7 +46,7 @@ export class LoginPage {
 
   private readonly session = inject(Session);
   private readonly router = inject(Router);
-  private readonly latchkeyUrl = inject(EXAMPLE_CONFIG).latchkeyUrl;
+  readonly latchkeyUrl = inject(EXAMPLE_CONFIG).latchkeyUrl;
 
   readonly form = inject(FormBuilder).nonNullable.group({
     username: [""],
@@ -47,6 +54,7 @@ export class LoginPage {
   });
   readonly busy = signal(false);
   readonly problem = signal<Problem>(NO_PROBLEM);
+  readonly secondStep = signal(false);
 
   fieldError(name: "username" | "password"): string | undefined {
     return this.problem().fields[name];
@@ -54,6 +62,7 @@ export class LoginPage {
 
   async submit(): Promise<void> {
     const { username, password } = this.form.getRawValue();
+    this.secondStep.set(false);
     if (!username.trim() || !password) {
       this.problem.set({
         message: null,
@@ -69,10 +78,7 @@ export class LoginPage {
     try {
       const user = await this.session.login(username.trim(), password);
       if (!user) {
-        this.problem.set({
-          message: "This account asks for a second step (a code or a passkey), which this example does not do: log in on latchkey's own page.",
-          fields: {},
-        });
+        this.secondStep.set(true);
         return;
       }
       await this.router.navigateByUrl(safeNext(this.next()));
