@@ -96,9 +96,21 @@ test("register, stay logged in across a reload, log out, log in again; restricte
     await screenshot(page, "angular-login");
   });
 
-  await test.step("a taken username is named under its field", async () => {
+  await test.step("latchkey's validation messages stand under their fields", async () => {
     await page.getByRole("main").getByRole("link", { name: "Register" }).click();
     await expect(page).toHaveURL(`${app}/register?next=${encodeURIComponent("/members")}`);
+    await page.getByLabel("Username").fill(username);
+    await page.getByLabel("Password", { exact: true }).fill("short");
+    await page.getByLabel("Confirm password").fill("shorter");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Some fields need another look.");
+    await expect(page.getByLabel("Password", { exact: true })).toHaveAccessibleDescription("must be at least 8 characters");
+    await expect(page.getByLabel("Confirm password")).toHaveAccessibleDescription("does not match the password");
+    await expect(page.getByLabel("Username")).toHaveAttribute("aria-invalid", "false");
+    await screenshot(page, "angular-register-invalid");
+  });
+
+  await test.step("a taken username is named under its field", async () => {
     await page.getByLabel("Username").fill(taken);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Confirm password").fill(PASSWORD);
