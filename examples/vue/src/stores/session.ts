@@ -52,10 +52,14 @@ export const useSessionStore = defineStore("session", () => {
     user.value = created;
   }
 
+  /** Forgets the tokens in every tab, then revokes the refresh token at latchkey (which may fail: offline). */
   async function logOut(): Promise<void> {
     ended.value = null;
-    await latchkey().logout();
-    user.value = null;
+    try {
+      await latchkey().logout();
+    } finally {
+      user.value = null;
+    }
   }
 
   /** latchkey refused this app's credential: forget it in every tab, and remember why for the login page. */

@@ -38,5 +38,9 @@ export const useSurveysStore = defineStore("surveys", () => {
     return survey;
   }
 
-  return { surveys, older, loaded, draft, load, loadOlder, create };
+  function forgetDraft(): void {
+    draft.value = emptyDraft();
+  }
+
+  return { surveys, older, loaded, draft, load, loadOlder, create, forgetDraft };
 });
