@@ -4,18 +4,29 @@
 // Refresh tokens are single use, so two tabs refreshing with the same one
 // would look like theft to the server. Every refresh therefore runs under one
 // Web Lock per storage key. Inside it a tab first looks whether another tab
-// has refreshed meanwhile (the stored refresh token changed, and the new
-// tokens arrive on the BroadcastChannel) and takes those; only the tab that
-// still holds the current refresh token asks the server.
+// has rotated the refresh token since this tab's own tokens were issued (the
+// stored one differs, and the access token issued with it is still fresh);
+// then that tab holds good tokens, and they are asked for and handed over on
+// the BroadcastChannel instead of refreshing again. Only a tab that finds no
+// fresh tokens anywhere asks the server.
 
 import { isLatchkeyError } from "./errors.js";
 import type { TokenPair, User } from "./types.js";
 import type { ChannelLike, LockManagerLike, StorageLike } from "./tabs.js";
 
-/** What one tab tells the others. */
-export type TabMessage =
-  | { type: "tokens"; access_token: string; expires_at: number; refresh_at: number; refresh_token: string; user: User }
-  | { type: "logout" };
+/** The tokens one tab holds and hands to the others. */
+interface TokenSet {
+  access_token: string;
+  /** When the access token expires (ms since the epoch). */
+  expires_at: number;
+  /** When to renew it, a little before `expires_at`. */
+  refresh_at: number;
+  refresh_token: string;
+  user: User;
+}
+
+/** What one tab tells the others: new tokens, a logout, or "who holds fresh tokens?". */
+export type TabMessage = ({ type: "tokens" } & TokenSet) | { type: "logout" } | { type: "ask" };
 
 export interface TokenKeeperOptions {
   storageKey: string;
@@ -27,56 +38,52 @@ export interface TokenKeeperOptions {
   /** Told whenever the logged-in user changes, in this tab or another. */
   onUser: (user: User | null) => void;
   now?: () => number;
-  /** How long a tab that lost the race waits for the winner's tokens before refreshing itself. */
-  handOverTimeoutMs?: number;
 }
 
 // Refresh a little before expiry so a request sent now does not arrive late.
 const MAX_MARGIN_MS = 30_000;
+// How long to wait for another tab's tokens: the tab that just rotated the refresh
+// token is alive and broadcasting; any other tab answers an "ask" at once, or is gone.
+const HAND_OVER_MS = 3_000;
+const ANSWER_MS = 500;
 
 export class TokenKeeper {
   private readonly options: TokenKeeperOptions;
   private readonly now: () => number;
-  private access: { token: string; refreshAt: number } | null = null;
+  private held: TokenSet | null = null;
   private inFlight: Promise<string | null> | null = null;
-  /** Counts token sets and logouts seen, so a tab can tell that something happened while it waited. */
-  private generation = 0;
   private readonly arrivals = new Set<() => void>();
 
   constructor(options: TokenKeeperOptions) {
     this.options = options;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     options.channel?.addEventListener("message", (event) => this.receive(event.data));
   }
 
-  private get refreshKey(): string {
-    return `${this.options.storageKey}:refresh_token`;
-  }
-
-  private get lockName(): string {
-    return `${this.options.storageKey}:refresh`;
+  private key(name: "refresh_token" | "fresh_until"): string {
+    return `${this.options.storageKey}:${name}`;
   }
 
   hasRefreshToken(): boolean {
-    return this.options.storage.getItem(this.refreshKey) !== null;
+    return this.options.storage.getItem(this.key("refresh_token")) !== null;
   }
 
   /** Keeps the tokens of a login or refresh and hands them to the other tabs. */
   accept(pair: TokenPair): string {
     const issued = this.now();
     const lifetime = pair.expires_in * 1000;
-    const message: TabMessage = {
-      type: "tokens",
+    const tokens: TokenSet = {
       access_token: pair.access_token,
       expires_at: issued + lifetime,
       refresh_at: issued + lifetime - Math.min(MAX_MARGIN_MS, lifetime / 4),
       refresh_token: pair.refresh_token,
       user: pair.user,
     };
-    this.options.storage.setItem(this.refreshKey, pair.refresh_token);
-    this.apply(message);
-    this.options.channel?.postMessage(message);
-    return pair.access_token;
+    this.options.storage.setItem(this.key("refresh_token"), tokens.refresh_token);
+    this.options.storage.setItem(this.key("fresh_until"), String(tokens.refresh_at));
+    this.hold(tokens);
+    this.options.channel?.postMessage({ type: "tokens", ...tokens } satisfies TabMessage);
+    return tokens.access_token;
   }
 
   /**
@@ -85,15 +92,21 @@ export class TokenKeeper {
    * token does not change, and other tabs renew on their own.
    */
   adopt(accessToken: string, expiresIn: number): void {
+    if (!this.held) return;
     const issued = this.now();
     const lifetime = expiresIn * 1000;
-    this.access = { token: accessToken, refreshAt: issued + lifetime - Math.min(MAX_MARGIN_MS, lifetime / 4) };
+    this.held = {
+      ...this.held,
+      access_token: accessToken,
+      expires_at: issued + lifetime,
+      refresh_at: issued + lifetime - Math.min(MAX_MARGIN_MS, lifetime / 4),
+    };
   }
 
   /** The access token, refreshed first when it is missing or about to expire; null when logged out. */
   async accessToken(): Promise<string | null> {
-    if (this.access && this.now() < this.access.refreshAt) return this.access.token;
-    return this.refresh();
+    if (this.fresh()) return this.held?.access_token ?? null;
+    return this.refresh(null);
   }
 
   /**
@@ -101,25 +114,17 @@ export class TokenKeeper {
    * If another refresh already replaced it, that one is used.
    */
   async replace(stale: string): Promise<string | null> {
-    if (this.access && this.access.token !== stale && this.now() < this.access.refreshAt) return this.access.token;
-    return this.refresh();
+    if (this.fresh() && this.held?.access_token !== stale) return this.held?.access_token ?? null;
+    return this.refresh(stale);
   }
 
-  /** One refresh per tab at a time; across tabs, see the module comment. */
-  refresh(): Promise<string | null> {
-    this.inFlight ??= this.refreshAcrossTabs().finally(() => {
-      this.inFlight = null;
-    });
-    return this.inFlight;
-  }
-
-  /** Forgets the tokens here and in every tab; resolves with the refresh token to revoke, if any. */
+  /** Forgets the tokens here and in every tab; answers the refresh token to revoke, if any. */
   logout(): string | null {
-    const refreshToken = this.options.storage.getItem(this.refreshKey);
-    this.options.storage.removeItem(this.refreshKey);
-    const message: TabMessage = { type: "logout" };
-    this.apply(message);
-    this.options.channel?.postMessage(message);
+    const refreshToken = this.options.storage.getItem(this.key("refresh_token"));
+    this.options.storage.removeItem(this.key("refresh_token"));
+    this.options.storage.removeItem(this.key("fresh_until"));
+    this.forget();
+    this.options.channel?.postMessage({ type: "logout" } satisfies TabMessage);
     return refreshToken;
   }
 
@@ -127,26 +132,31 @@ export class TokenKeeper {
     this.options.channel?.close();
   }
 
-  private async refreshAcrossTabs(): Promise<string | null> {
-    const known = this.options.storage.getItem(this.refreshKey);
-    if (known === null) {
-      if (this.access) this.apply({ type: "logout" });
-      return null;
-    }
-    const generation = this.generation;
-    const run = () => this.refreshOnce(known, generation);
-    return this.options.locks ? this.options.locks.request(this.lockName, run) : run();
+  private fresh(stale: string | null = null): boolean {
+    return this.held !== null && this.now() < this.held.refresh_at && this.held.access_token !== stale;
   }
 
-  private async refreshOnce(known: string, generation: number): Promise<string | null> {
-    if (this.generation !== generation && this.access && this.now() < this.access.refreshAt) return this.access.token;
-    const current = this.options.storage.getItem(this.refreshKey);
+  /** One refresh per tab at a time; across tabs, see the module comment. */
+  private refresh(stale: string | null): Promise<string | null> {
+    this.inFlight ??= (this.options.locks
+      ? this.options.locks.request(`${this.options.storageKey}:refresh`, () => this.refreshOnce(stale))
+      : this.refreshOnce(stale)
+    ).finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async refreshOnce(stale: string | null): Promise<string | null> {
+    // Tokens another tab handed over while this one waited for the lock.
+    if (this.fresh(stale)) return this.held?.access_token ?? null;
+    const current = this.options.storage.getItem(this.key("refresh_token"));
     if (current === null) {
-      if (this.access) this.apply({ type: "logout" });
+      if (this.held) this.forget();
       return null;
     }
-    if (current !== known && (await this.handedOver(generation))) {
-      return this.access ? this.access.token : null;
+    if (current !== this.held?.refresh_token && this.freshElsewhere() && (await this.handedOver(stale))) {
+      return this.held?.access_token ?? null;
     }
     let pair: TokenPair;
     try {
@@ -154,7 +164,7 @@ export class TokenKeeper {
     } catch (error) {
       // A refresh token the server refuses is dead for every tab: they all share it.
       if (isLatchkeyError(error) && error.status === 401) {
-        if (this.options.storage.getItem(this.refreshKey) === current) this.logout();
+        if (this.options.storage.getItem(this.key("refresh_token")) === current) this.logout();
         return null;
       }
       throw error;
@@ -162,37 +172,59 @@ export class TokenKeeper {
     return this.accept(pair);
   }
 
-  /** Waits for the tokens another tab got with the refresh token it spent; false if they never come. */
-  private handedOver(generation: number): Promise<boolean> {
-    if (this.generation !== generation) return Promise.resolve(true);
+  /** Whether the access token issued with the stored refresh token is still fresh, in whichever tab holds it. */
+  private freshElsewhere(): boolean {
+    return this.options.channel !== null && Number(this.options.storage.getItem(this.key("fresh_until"))) > this.now();
+  }
+
+  /** Asks the other tabs for their tokens and waits for fresh ones; false if none come. */
+  private handedOver(stale: string | null): Promise<boolean> {
     return new Promise((resolve) => {
       const done = (arrived: boolean) => {
         clearTimeout(timer);
         this.arrivals.delete(onArrival);
         resolve(arrived);
       };
-      const onArrival = () => done(true);
-      const timer = setTimeout(() => done(false), this.options.handOverTimeoutMs ?? 3000);
+      const onArrival = () => {
+        if (this.fresh(stale) || !this.hasRefreshToken()) done(true);
+      };
+      // A tab with no tokens yet (just opened) waits only for an answer; one whose
+      // tokens were rotated elsewhere also for the broadcast already on its way.
+      const timer = setTimeout(() => done(false), this.held ? HAND_OVER_MS : ANSWER_MS);
       this.arrivals.add(onArrival);
+      this.options.channel?.postMessage({ type: "ask" } satisfies TabMessage);
     });
   }
 
   private receive(data: unknown): void {
     if (!data || typeof data !== "object") return;
     const message = data as TabMessage;
-    if (message.type === "tokens" && typeof message.access_token === "string") this.apply(message);
-    else if (message.type === "logout") this.apply(message);
+    if (message.type === "tokens" && typeof message.access_token === "string") this.hold(message);
+    else if (message.type === "logout") this.forget();
+    else if (message.type === "ask") this.answer();
   }
 
-  private apply(message: TabMessage): void {
-    this.generation += 1;
-    if (message.type === "tokens") {
-      this.access = { token: message.access_token, refreshAt: message.refresh_at };
-      this.options.onUser(message.user);
-    } else {
-      this.access = null;
-      this.options.onUser(null);
-    }
+  /** Hands this tab's tokens to a tab that asked, if they are the current ones and fresh. */
+  private answer(): void {
+    const held = this.held;
+    if (!held || !this.fresh() || held.refresh_token !== this.options.storage.getItem(this.key("refresh_token"))) return;
+    this.options.channel?.postMessage({ type: "tokens", ...held } satisfies TabMessage);
+  }
+
+  private hold(tokens: TokenSet): void {
+    const { access_token, expires_at, refresh_at, refresh_token, user } = tokens;
+    this.held = { access_token, expires_at, refresh_at, refresh_token, user };
+    this.options.onUser(user);
+    this.arrived();
+  }
+
+  private forget(): void {
+    this.held = null;
+    this.options.onUser(null);
+    this.arrived();
+  }
+
+  private arrived(): void {
     for (const arrival of [...this.arrivals]) arrival();
   }
 }

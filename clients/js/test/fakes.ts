@@ -22,8 +22,11 @@ export class FakeLocks implements LockManagerLike {
 export class FakeHub {
   private readonly channels = new Set<FakeChannel>();
 
+  /** `delayMs`: how long a message takes to arrive, as it may under load. */
+  constructor(private readonly delayMs = 0) {}
+
   open(): ChannelLike {
-    const channel = new FakeChannel(this.channels);
+    const channel = new FakeChannel(this.channels, this.delayMs);
     this.channels.add(channel);
     return channel;
   }
@@ -32,12 +35,15 @@ export class FakeHub {
 class FakeChannel implements ChannelLike {
   private readonly listeners: ((event: { data: unknown }) => void)[] = [];
 
-  constructor(private readonly peers: Set<FakeChannel>) {}
+  constructor(
+    private readonly peers: Set<FakeChannel>,
+    private readonly delayMs: number,
+  ) {}
 
   postMessage(message: unknown): void {
     const data = structuredClone(message);
     for (const peer of this.peers) {
-      if (peer !== this) setTimeout(() => peer.listeners.forEach((listener) => listener({ data })), 0);
+      if (peer !== this) setTimeout(() => peer.listeners.forEach((listener) => listener({ data })), this.delayMs);
     }
   }
 

@@ -20,15 +20,14 @@ function rotatingServer(first = 1, extra: Record<string, Handler> = {}) {
   });
 }
 
-function tabs(count: number, fetch: typeof globalThis.fetch, options: { locks?: boolean } = {}) {
+function tabs(count: number, fetch: typeof globalThis.fetch, options: { locks?: boolean; delayMs?: number } = {}) {
   const storage = new MemoryStorage();
   storage.setItem("latchkey:refresh_token", "refresh-1");
   const locks = options.locks === false ? null : new FakeLocks();
-  const hub = new FakeHub();
-  const clients: LatchkeyClient[] = Array.from({ length: count }, () =>
-    createClient({ mode: "token", baseUrl: "http://latchkey.test", fetch, storage, locks, channel: hub.open() }),
-  );
-  return { clients, storage, hub };
+  const hub = new FakeHub(options.delayMs);
+  const open = () => createClient({ mode: "token", baseUrl: "http://latchkey.test", fetch, storage, locks, channel: hub.open() });
+  const clients: LatchkeyClient[] = Array.from({ length: count }, open);
+  return { clients, storage, hub, open };
 }
 
 describe("token mode refresh", () => {
@@ -42,6 +41,37 @@ describe("token mode refresh", () => {
     expect(new Set(tokens)).toEqual(new Set(["access-2"]));
     expect(storage.getItem("latchkey:refresh_token")).toBe("refresh-2");
     expect(clients.map((client) => client.user)).toEqual(clients.map(() => ada));
+  });
+
+  it("sends none from a tab that starts after another stored the new refresh token but before its tokens arrive", async () => {
+    const server = rotatingServer();
+    const { clients, storage } = tabs(2, server.fetch, { delayMs: 30 });
+    const [first, late] = clients as [LatchkeyClient, LatchkeyClient];
+    await first.accessToken();
+    await late.accessToken();
+    expect(server.requests).toHaveLength(1);
+
+    // Both tokens age out; the first tab renews, and the late one asks just after the new refresh token is stored.
+    vi.useFakeTimers({ now: Date.now() + 900_000, toFake: ["Date"] });
+    const renewed = first.accessToken();
+    while (storage.getItem("latchkey:refresh_token") === "refresh-2") await settle(1);
+    const lateToken = await late.accessToken();
+    vi.useRealTimers();
+
+    expect(await renewed).toBe("access-3");
+    expect(lateToken).toBe("access-3");
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("hands a newly opened tab the tokens another tab holds instead of refreshing", async () => {
+    const server = rotatingServer();
+    const { clients, open } = tabs(1, server.fetch);
+    await (clients[0] as LatchkeyClient).accessToken();
+
+    const opened = open();
+    await expect(opened.getSession()).resolves.toEqual(ada);
+    await expect(opened.accessToken()).resolves.toBe("access-2");
+    expect(server.requests).toHaveLength(1);
   });
 
   it("refreshes with the newest refresh token when the tab that spent the old one never tells", async () => {
