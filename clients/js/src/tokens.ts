@@ -4,11 +4,12 @@
 // Refresh tokens are single use, so two tabs refreshing with the same one
 // would look like theft to the server. Every refresh therefore runs under one
 // Web Lock per storage key. Inside it a tab first looks whether another tab
-// has rotated the refresh token since this tab's own tokens were issued (the
-// stored one differs, and the access token issued with it is still fresh);
-// then that tab holds good tokens, and they are asked for and handed over on
-// the BroadcastChannel instead of refreshing again. Only a tab that finds no
-// fresh tokens anywhere asks the server.
+// has rotated the refresh token since this tab's own tokens were issued (or,
+// for a tab with none yet, since it began to wait), and whether the access
+// token issued with it is still fresh; then the tab that rotated it holds good
+// tokens, and they are handed over on the BroadcastChannel instead of
+// refreshing again. Otherwise the tab refreshes with the stored token: under
+// the lock, no refresh token is ever spent twice.
 
 import { isLatchkeyError } from "./errors.js";
 import type { TokenPair, User } from "./types.js";
@@ -23,6 +24,11 @@ interface TokenSet {
   refresh_at: number;
   refresh_token: string;
   user: User;
+}
+
+interface Stored {
+  refreshToken: string;
+  freshUntil: number;
 }
 
 /** What one tab tells the others: new tokens, a logout, or "who holds fresh tokens?". */
@@ -43,15 +49,20 @@ export interface TokenKeeperOptions {
 // Refresh a little before expiry so a request sent now does not arrive late.
 const MAX_MARGIN_MS = 30_000;
 // How long to wait for another tab's tokens: the tab that just rotated the refresh
-// token is alive and broadcasting; any other tab answers an "ask" at once, or is gone.
+// token broadcasts them, and any tab holding them answers an "ask".
 const HAND_OVER_MS = 3_000;
-const ANSWER_MS = 500;
+// How long a tab that refreshed keeps the lock after telling the others. Storage
+// written in one tab reaches another tab's process a moment later, like the
+// broadcast; a tab let in at once could still read the spent refresh token.
+const LINGER_MS = 150;
 
 export class TokenKeeper {
   private readonly options: TokenKeeperOptions;
   private readonly now: () => number;
   private held: TokenSet | null = null;
   private inFlight: Promise<string | null> | null = null;
+  /** Counts this tab's refreshes, to tell whether the lock is held after one. */
+  private refreshes = 0;
   private readonly arrivals = new Set<() => void>();
 
   constructor(options: TokenKeeperOptions) {
@@ -60,12 +71,36 @@ export class TokenKeeper {
     options.channel?.addEventListener("message", (event) => this.receive(event.data));
   }
 
-  private key(name: "refresh_token" | "fresh_until"): string {
-    return `${this.options.storageKey}:${name}`;
+  private get storedKey(): string {
+    return `${this.options.storageKey}:refresh_token`;
+  }
+
+  /**
+   * The stored refresh token, and until when the access token issued with it is
+   * fresh (so a tab can tell that another tab holds good tokens). One storage
+   * entry holds both, so they never disagree.
+   */
+  private stored(): Stored | null {
+    const text = this.options.storage.getItem(this.storedKey);
+    if (text === null) return null;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value && typeof value === "object" && "refresh_token" in value && typeof value.refresh_token === "string") {
+        const freshUntil = "fresh_until" in value && typeof value.fresh_until === "number" ? value.fresh_until : 0;
+        return { refreshToken: value.refresh_token, freshUntil };
+      }
+    } catch {
+      // Not written by this client: taken as a bare refresh token below.
+    }
+    return { refreshToken: text, freshUntil: 0 };
+  }
+
+  private store(tokens: TokenSet): void {
+    this.options.storage.setItem(this.storedKey, JSON.stringify({ refresh_token: tokens.refresh_token, fresh_until: tokens.refresh_at }));
   }
 
   hasRefreshToken(): boolean {
-    return this.options.storage.getItem(this.key("refresh_token")) !== null;
+    return this.stored() !== null;
   }
 
   /** Keeps the tokens of a login or refresh and hands them to the other tabs. */
@@ -79,8 +114,7 @@ export class TokenKeeper {
       refresh_token: pair.refresh_token,
       user: pair.user,
     };
-    this.options.storage.setItem(this.key("refresh_token"), tokens.refresh_token);
-    this.options.storage.setItem(this.key("fresh_until"), String(tokens.refresh_at));
+    this.store(tokens);
     this.hold(tokens);
     this.options.channel?.postMessage({ type: "tokens", ...tokens } satisfies TabMessage);
     return tokens.access_token;
@@ -120,9 +154,8 @@ export class TokenKeeper {
 
   /** Forgets the tokens here and in every tab; answers the refresh token to revoke, if any. */
   logout(): string | null {
-    const refreshToken = this.options.storage.getItem(this.key("refresh_token"));
-    this.options.storage.removeItem(this.key("refresh_token"));
-    this.options.storage.removeItem(this.key("fresh_until"));
+    const refreshToken = this.stored()?.refreshToken ?? null;
+    this.options.storage.removeItem(this.storedKey);
     this.forget();
     this.options.channel?.postMessage({ type: "logout" } satisfies TabMessage);
     return refreshToken;
@@ -138,24 +171,49 @@ export class TokenKeeper {
 
   /** One refresh per tab at a time; across tabs, see the module comment. */
   private refresh(stale: string | null): Promise<string | null> {
-    this.inFlight ??= (this.options.locks
-      ? this.options.locks.request(`${this.options.storageKey}:refresh`, () => this.refreshOnce(stale))
-      : this.refreshOnce(stale)
-    ).finally(() => {
-      this.inFlight = null;
+    if (this.inFlight) return this.inFlight;
+    const known = this.stored()?.refreshToken ?? null;
+    const { locks, channel } = this.options;
+    const inFlight = new Promise<string | null>((resolve, reject) => {
+      const run = async () => {
+        const refreshes = this.refreshes;
+        try {
+          resolve(await this.refreshOnce(stale, known));
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        // This tab's callers go on at once; the lock is let go a moment later.
+        if (this.refreshes !== refreshes && channel) await new Promise((done) => setTimeout(done, LINGER_MS));
+      };
+      if (locks) locks.request(`${this.options.storageKey}:refresh`, run).catch(reject);
+      else void run();
     });
-    return this.inFlight;
+    this.inFlight = inFlight;
+    void inFlight.then(
+      () => this.settled(inFlight),
+      () => this.settled(inFlight),
+    );
+    return inFlight;
   }
 
-  private async refreshOnce(stale: string | null): Promise<string | null> {
+  private settled(inFlight: Promise<string | null>): void {
+    if (this.inFlight === inFlight) this.inFlight = null;
+  }
+
+  /** `known`: the stored refresh token when this refresh began. */
+  private async refreshOnce(stale: string | null, known: string | null): Promise<string | null> {
     // Tokens another tab handed over while this one waited for the lock.
     if (this.fresh(stale)) return this.held?.access_token ?? null;
-    const current = this.options.storage.getItem(this.key("refresh_token"));
-    if (current === null) {
+    const stored = this.stored();
+    if (stored === null) {
       if (this.held) this.forget();
       return null;
     }
-    if (current !== this.held?.refresh_token && this.freshElsewhere() && (await this.handedOver(stale))) {
+    const current = stored.refreshToken;
+    const freshElsewhere = this.options.channel !== null && stored.freshUntil > this.now();
+    const rotatedElsewhere = current !== (this.held ? this.held.refresh_token : known);
+    if (rotatedElsewhere && freshElsewhere && (await this.handedOver(stale))) {
       return this.held?.access_token ?? null;
     }
     let pair: TokenPair;
@@ -164,17 +222,13 @@ export class TokenKeeper {
     } catch (error) {
       // A refresh token the server refuses is dead for every tab: they all share it.
       if (isLatchkeyError(error) && error.status === 401) {
-        if (this.options.storage.getItem(this.key("refresh_token")) === current) this.logout();
+        if (this.stored()?.refreshToken === current) this.logout();
         return null;
       }
       throw error;
     }
+    this.refreshes += 1;
     return this.accept(pair);
-  }
-
-  /** Whether the access token issued with the stored refresh token is still fresh, in whichever tab holds it. */
-  private freshElsewhere(): boolean {
-    return this.options.channel !== null && Number(this.options.storage.getItem(this.key("fresh_until"))) > this.now();
   }
 
   /** Asks the other tabs for their tokens and waits for fresh ones; false if none come. */
@@ -188,9 +242,7 @@ export class TokenKeeper {
       const onArrival = () => {
         if (this.fresh(stale) || !this.hasRefreshToken()) done(true);
       };
-      // A tab with no tokens yet (just opened) waits only for an answer; one whose
-      // tokens were rotated elsewhere also for the broadcast already on its way.
-      const timer = setTimeout(() => done(false), this.held ? HAND_OVER_MS : ANSWER_MS);
+      const timer = setTimeout(() => done(false), HAND_OVER_MS);
       this.arrivals.add(onArrival);
       this.options.channel?.postMessage({ type: "ask" } satisfies TabMessage);
     });
@@ -207,7 +259,7 @@ export class TokenKeeper {
   /** Hands this tab's tokens to a tab that asked, if they are the current ones and fresh. */
   private answer(): void {
     const held = this.held;
-    if (!held || !this.fresh() || held.refresh_token !== this.options.storage.getItem(this.key("refresh_token"))) return;
+    if (!held || !this.fresh() || held.refresh_token !== this.stored()?.refreshToken) return;
     this.options.channel?.postMessage({ type: "tokens", ...held } satisfies TabMessage);
   }
 
