@@ -2,7 +2,8 @@ import { isLatchkeyError, LatchkeyError, type SecondFactorChallenge } from "./er
 import { createApi, request, type TypedApi } from "./http.js";
 import { passkeys, type PasskeyActions } from "./passkeys.js";
 import { withStepUp, type StepUpConfirm } from "./stepUp.js";
-import { defaultChannel, defaultLocks, defaultStorage, safeStorage, type ChannelLike, type LockManagerLike, type StorageLike } from "./tabs.js";
+import { refreshStore, type TokenStorage } from "./refreshStore.js";
+import { defaultChannel, defaultLocks, type ChannelLike, type LockManagerLike } from "./tabs.js";
 import { TokenKeeper } from "./tokens.js";
 import type { Provider, TokenPair, User } from "./types.js";
 import type { AssertionJSON } from "./webauthn.js";
@@ -14,8 +15,13 @@ export interface ClientOptions {
   baseUrl?: string;
   /** "cookie" (default): the HttpOnly session cookie. "token": Bearer access tokens with refresh tokens. */
   mode?: Mode;
-  /** Token mode: where the refresh token lives so tabs and reloads share it. Default `localStorage`; null keeps it in memory only. */
-  storage?: StorageLike | null;
+  /**
+   * Token mode: where the refresh token lives so tabs and reloads share it. Default
+   * IndexedDB (`localStorage` where it is missing); an `IDBFactory` or a `Storage` may be
+   * passed; null keeps it in memory only. Tabs tell who refreshes by reading it under a
+   * Web Lock, which IndexedDB makes reliable; with a `Storage` that depends on the storage.
+   */
+  storage?: TokenStorage;
   /** Prefix of the storage keys, and the name of the Web Lock and BroadcastChannel. Default "latchkey". */
   storageKey?: string;
   /** Default: the global `fetch`, looked up at each call. */
@@ -94,7 +100,7 @@ class Client implements LatchkeyClient {
       this.mode === "token"
         ? new TokenKeeper({
             storageKey,
-            storage: safeStorage(options.storage === undefined ? defaultStorage() : options.storage),
+            store: refreshStore(options.storage, storageKey),
             locks: options.locks === undefined ? defaultLocks() : options.locks,
             channel: options.channel === undefined ? defaultChannel(storageKey) : options.channel,
             refresh: (refresh_token) => this.plain<TokenPair>("POST", "/api/token/refresh", { refresh_token }),
@@ -143,7 +149,7 @@ class Client implements LatchkeyClient {
         this.setUser(user);
         return { status: "done", user };
       }
-      return { status: "done", user: this.acceptTokens(await this.plain<TokenPair>("POST", "/api/token", input)) };
+      return { status: "done", user: await this.acceptTokens(await this.plain<TokenPair>("POST", "/api/token", input)) };
     } catch (error) {
       if (isLatchkeyError(error, "second_factor_required" as LatchkeyError["code"]) && error.secondFactor) {
         return { status: "second_factor", challenge: error.secondFactor };
@@ -168,7 +174,7 @@ class Client implements LatchkeyClient {
       this.setUser(null);
       return;
     }
-    const refreshToken = this.tokens.logout();
+    const refreshToken = await this.tokens.logout();
     // Revoked after the tabs forgot it: even if the server cannot be reached, this browser is logged out.
     if (refreshToken !== null) await this.plain("POST", "/api/token/revoke", { refresh_token: refreshToken });
   }
@@ -215,9 +221,9 @@ class Client implements LatchkeyClient {
   }
 
   /** Keeps a token login's tokens (token mode) and answers its user. */
-  acceptTokens(pair: TokenPair): User {
+  async acceptTokens(pair: TokenPair): Promise<User> {
     if (!this.tokens) throw new TypeError("tokens arrived for a cookie-mode client");
-    this.tokens.accept(pair);
+    await this.tokens.accept(pair);
     return pair.user;
   }
 

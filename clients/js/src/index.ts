@@ -13,6 +13,7 @@ export { buildPath } from "./http.js";
 export type { HttpMethod, PathsWith, RequestInitOf, SuccessBody, TypedApi } from "./http.js";
 export type { PasskeyActions } from "./passkeys.js";
 export type { StepUpConfirm, StepUpProof } from "./stepUp.js";
+export type { TokenStorage } from "./refreshStore.js";
 export type { ChannelLike, LockManagerLike, StorageLike } from "./tabs.js";
 export type { ErrorBody, Features, Passkey, Provider, TokenPair, User } from "./types.js";
 export type { components, operations, paths } from "./schema.js";

@@ -7,7 +7,7 @@ export interface PasskeyHost {
   readonly mode: "cookie" | "token";
   readonly api: TypedApi;
   setUser(user: User | null): void;
-  acceptTokens(pair: TokenPair): User;
+  acceptTokens(pair: TokenPair): Promise<User>;
   plain<T>(method: string, path: string, body: unknown): Promise<T>;
   renewed(answer: { access_token?: string | null; expires_in?: number | null } | undefined): void;
 }

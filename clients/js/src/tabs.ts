@@ -29,6 +29,15 @@ export function defaultChannel(name: string): ChannelLike | null {
   return typeof globalThis.BroadcastChannel === "function" ? new globalThis.BroadcastChannel(name) : null;
 }
 
+export function defaultIndexedDb(): IDBFactory | null {
+  try {
+    return globalThis.indexedDB ?? null;
+  } catch {
+    // Storage switched off (some private modes throw on access).
+    return null;
+  }
+}
+
 export function defaultStorage(): StorageLike | null {
   try {
     return globalThis.localStorage ?? null;

@@ -1,19 +1,23 @@
 // Token mode's memory: the access token lives only in this tab's memory, the
-// refresh token in shared storage, and a refresh is done by one tab for all.
+// refresh token in shared storage (see refreshStore.ts), and a refresh is done by
+// one tab for all.
 //
 // Refresh tokens are single use, so two tabs refreshing with the same one
 // would look like theft to the server. Every refresh therefore runs under one
-// Web Lock per storage key. Inside it a tab first looks whether another tab
-// has rotated the refresh token since this tab's own tokens were issued (or,
-// for a tab with none yet, since it began to wait), and whether the access
-// token issued with it is still fresh; then the tab that rotated it holds good
-// tokens, and they are handed over on the BroadcastChannel instead of
-// refreshing again. Otherwise the tab refreshes with the stored token: under
-// the lock, no refresh token is ever spent twice.
+// Web Lock per storage key, and the stored refresh token is read, and its
+// successor written and committed, while the lock is held. Inside it a tab first
+// looks whether another tab has rotated the refresh token since this tab's own
+// tokens were issued (or, for a tab with none yet, since it began to wait), and
+// whether the access token issued with it is still fresh; then the tab that
+// rotated it holds good tokens, and they are handed over on the BroadcastChannel
+// instead of refreshing again. Otherwise the tab refreshes with the stored token:
+// under the lock, no refresh token is ever spent twice. Logins and logouts write
+// under the same lock, so no refresh can overwrite them with an older login.
 
 import { isLatchkeyError } from "./errors.js";
+import type { RefreshStore } from "./refreshStore.js";
 import type { TokenPair, User } from "./types.js";
-import type { ChannelLike, LockManagerLike, StorageLike } from "./tabs.js";
+import type { ChannelLike, LockManagerLike } from "./tabs.js";
 
 /** The tokens one tab holds and hands to the others. */
 interface TokenSet {
@@ -26,17 +30,12 @@ interface TokenSet {
   user: User;
 }
 
-interface Stored {
-  refreshToken: string;
-  freshUntil: number;
-}
-
 /** What one tab tells the others: new tokens, a logout, or "who holds fresh tokens?". */
 export type TabMessage = ({ type: "tokens" } & TokenSet) | { type: "logout" } | { type: "ask" };
 
 export interface TokenKeeperOptions {
   storageKey: string;
-  storage: StorageLike;
+  store: RefreshStore;
   locks: LockManagerLike | null;
   channel: ChannelLike | null;
   /** `POST /api/token/refresh`; rejects with a LatchkeyError. */
@@ -51,19 +50,13 @@ const MAX_MARGIN_MS = 30_000;
 // How long to wait for another tab's tokens: the tab that just rotated the refresh
 // token broadcasts them, and any tab holding them answers an "ask".
 const HAND_OVER_MS = 3_000;
-// How long a tab that refreshed keeps the lock after telling the others. Storage
-// written in one tab reaches another tab's process a moment later, like the
-// broadcast; a tab let in at once could still read the spent refresh token.
-const LINGER_MS = 150;
 
 export class TokenKeeper {
   private readonly options: TokenKeeperOptions;
   private readonly now: () => number;
   private held: TokenSet | null = null;
   private inFlight: Promise<string | null> | null = null;
-  /** Counts this tab's refreshes, to tell whether the lock is held after one. */
-  private refreshes = 0;
-  private readonly arrivals = new Set<() => void>();
+  private readonly arrivals = new Set<(loggedOut: boolean) => void>();
 
   constructor(options: TokenKeeperOptions) {
     this.options = options;
@@ -71,40 +64,23 @@ export class TokenKeeper {
     options.channel?.addEventListener("message", (event) => this.receive(event.data));
   }
 
-  private get storedKey(): string {
-    return `${this.options.storageKey}:refresh_token`;
+  private get store(): RefreshStore {
+    return this.options.store;
   }
 
-  /**
-   * The stored refresh token, and until when the access token issued with it is
-   * fresh (so a tab can tell that another tab holds good tokens). One storage
-   * entry holds both, so they never disagree.
-   */
-  private stored(): Stored | null {
-    const text = this.options.storage.getItem(this.storedKey);
-    if (text === null) return null;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (value && typeof value === "object" && "refresh_token" in value && typeof value.refresh_token === "string") {
-        const freshUntil = "fresh_until" in value && typeof value.fresh_until === "number" ? value.fresh_until : 0;
-        return { refreshToken: value.refresh_token, freshUntil };
-      }
-    } catch {
-      // Not written by this client: taken as a bare refresh token below.
-    }
-    return { refreshToken: text, freshUntil: 0 };
+  /** Runs `work` under the Web Lock that orders every write of the stored refresh token. */
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    const { locks, storageKey } = this.options;
+    return locks ? locks.request(`${storageKey}:refresh`, work) : work();
   }
 
-  private store(tokens: TokenSet): void {
-    this.options.storage.setItem(this.storedKey, JSON.stringify({ refresh_token: tokens.refresh_token, fresh_until: tokens.refresh_at }));
+  /** Keeps the tokens of a login and hands them to the other tabs. */
+  accept(pair: TokenPair): Promise<string> {
+    return this.locked(() => this.keep(pair));
   }
 
-  hasRefreshToken(): boolean {
-    return this.stored() !== null;
-  }
-
-  /** Keeps the tokens of a login or refresh and hands them to the other tabs. */
-  accept(pair: TokenPair): string {
+  /** Stores the refresh token (committed before the lock is let go), then holds and broadcasts the tokens. */
+  private async keep(pair: TokenPair): Promise<string> {
     const issued = this.now();
     const lifetime = pair.expires_in * 1000;
     const tokens: TokenSet = {
@@ -114,7 +90,7 @@ export class TokenKeeper {
       refresh_token: pair.refresh_token,
       user: pair.user,
     };
-    this.store(tokens);
+    await this.store.write({ refreshToken: tokens.refresh_token, freshUntil: tokens.refresh_at });
     this.hold(tokens);
     this.options.channel?.postMessage({ type: "tokens", ...tokens } satisfies TabMessage);
     return tokens.access_token;
@@ -153,9 +129,15 @@ export class TokenKeeper {
   }
 
   /** Forgets the tokens here and in every tab; answers the refresh token to revoke, if any. */
-  logout(): string | null {
-    const refreshToken = this.stored()?.refreshToken ?? null;
-    this.options.storage.removeItem(this.storedKey);
+  logout(): Promise<string | null> {
+    // This tab is logged out at once; the stored token goes once no refresh is under way.
+    this.forget();
+    return this.locked(() => this.clear());
+  }
+
+  private async clear(): Promise<string | null> {
+    const refreshToken = (await this.store.read())?.refreshToken ?? null;
+    await this.store.remove();
     this.forget();
     this.options.channel?.postMessage({ type: "logout" } satisfies TabMessage);
     return refreshToken;
@@ -172,23 +154,10 @@ export class TokenKeeper {
   /** One refresh per tab at a time; across tabs, see the module comment. */
   private refresh(stale: string | null): Promise<string | null> {
     if (this.inFlight) return this.inFlight;
-    const known = this.stored()?.refreshToken ?? null;
-    const { locks, channel } = this.options;
-    const inFlight = new Promise<string | null>((resolve, reject) => {
-      const run = async () => {
-        const refreshes = this.refreshes;
-        try {
-          resolve(await this.refreshOnce(stale, known));
-        } catch (error) {
-          reject(error);
-          return;
-        }
-        // This tab's callers go on at once; the lock is let go a moment later.
-        if (this.refreshes !== refreshes && channel) await new Promise((done) => setTimeout(done, LINGER_MS));
-      };
-      if (locks) locks.request(`${this.options.storageKey}:refresh`, run).catch(reject);
-      else void run();
-    });
+    const inFlight = (async () => {
+      const known = (await this.store.read())?.refreshToken ?? null;
+      return this.locked(() => this.refreshOnce(stale, known));
+    })();
     this.inFlight = inFlight;
     void inFlight.then(
       () => this.settled(inFlight),
@@ -201,11 +170,14 @@ export class TokenKeeper {
     if (this.inFlight === inFlight) this.inFlight = null;
   }
 
-  /** `known`: the stored refresh token when this refresh began. */
+  /** Runs under the lock. `known`: the stored refresh token when this refresh began. */
   private async refreshOnce(stale: string | null, known: string | null): Promise<string | null> {
     // Tokens another tab handed over while this one waited for the lock.
     if (this.fresh(stale)) return this.held?.access_token ?? null;
-    const stored = this.stored();
+    // Read under the lock: every earlier holder's write has committed, so this is the current token.
+    const stored = await this.store.read();
+    // Or handed over while the read was under way.
+    if (this.fresh(stale)) return this.held?.access_token ?? null;
     if (stored === null) {
       if (this.held) this.forget();
       return null;
@@ -222,13 +194,12 @@ export class TokenKeeper {
     } catch (error) {
       // A refresh token the server refuses is dead for every tab: they all share it.
       if (isLatchkeyError(error) && error.status === 401) {
-        if (this.stored()?.refreshToken === current) this.logout();
+        if ((await this.store.read())?.refreshToken === current) await this.clear();
         return null;
       }
       throw error;
     }
-    this.refreshes += 1;
-    return this.accept(pair);
+    return this.keep(pair);
   }
 
   /** Asks the other tabs for their tokens and waits for fresh ones; false if none come. */
@@ -239,8 +210,8 @@ export class TokenKeeper {
         this.arrivals.delete(onArrival);
         resolve(arrived);
       };
-      const onArrival = () => {
-        if (this.fresh(stale) || !this.hasRefreshToken()) done(true);
+      const onArrival = (loggedOut: boolean) => {
+        if (loggedOut || this.fresh(stale)) done(true);
       };
       const timer = setTimeout(() => done(false), HAND_OVER_MS);
       this.arrivals.add(onArrival);
@@ -253,13 +224,15 @@ export class TokenKeeper {
     const message = data as TabMessage;
     if (message.type === "tokens" && typeof message.access_token === "string") this.hold(message);
     else if (message.type === "logout") this.forget();
-    else if (message.type === "ask") this.answer();
+    else if (message.type === "ask") void this.answer();
   }
 
   /** Hands this tab's tokens to a tab that asked, if they are the current ones and fresh. */
-  private answer(): void {
+  private async answer(): Promise<void> {
+    if (!this.held || !this.fresh()) return;
+    const stored = await this.store.read().catch(() => null);
     const held = this.held;
-    if (!held || !this.fresh() || held.refresh_token !== this.stored()?.refreshToken) return;
+    if (!held || !this.fresh() || held.refresh_token !== stored?.refreshToken) return;
     this.options.channel?.postMessage({ type: "tokens", ...held } satisfies TabMessage);
   }
 
@@ -267,16 +240,16 @@ export class TokenKeeper {
     const { access_token, expires_at, refresh_at, refresh_token, user } = tokens;
     this.held = { access_token, expires_at, refresh_at, refresh_token, user };
     this.options.onUser(user);
-    this.arrived();
+    this.arrived(false);
   }
 
   private forget(): void {
     this.held = null;
     this.options.onUser(null);
-    this.arrived();
+    this.arrived(true);
   }
 
-  private arrived(): void {
-    for (const arrival of [...this.arrivals]) arrival();
+  private arrived(loggedOut: boolean): void {
+    for (const arrival of [...this.arrivals]) arrival(loggedOut);
   }
 }
