@@ -109,9 +109,12 @@ export function indexedDbStore(factory: IDBFactory, name: string, fallback: Refr
     if (broken) return instead();
     // Once more with a new connection: the last one may have been closed meanwhile.
     for (let tries = 0; tries < 2; tries++) {
+      let db: IDBDatabase | null = null;
       try {
-        return await work(await database());
+        db = await database();
+        return await work(db);
       } catch {
+        db?.close();
         opening = null;
       }
     }
