@@ -174,6 +174,8 @@ pub type UserId = i64;
 pub struct User {
     pub id: UserId,
     pub username: String,
+    /// Null when the account has none.
+    #[schema(required = true)]
     pub email: Option<String>,
     /// Whether the owner proved the address is theirs by following a mailed link.
     pub email_verified: bool,

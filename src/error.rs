@@ -113,12 +113,75 @@ pub enum AppError {
     ProviderUnavailable,
 }
 
+/// The stable machine codes of API.md's error table, declared once: the `error` field of
+/// every error body, and an enum in `/api/openapi.json` that clients generate their types from.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            #[cfg(test)]
+            const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest = "bad_request",
+    Unauthorized = "unauthorized",
+    InvalidCredentials = "invalid_credentials",
+    TokenExpired = "token_expired",
+    InvalidToken = "invalid_token",
+    Forbidden = "forbidden",
+    CsrfRejected = "csrf_rejected",
+    NotFound = "not_found",
+    MethodNotAllowed = "method_not_allowed",
+    UsernameTaken = "username_taken",
+    EmailTaken = "email_taken",
+    LastAdmin = "last_admin",
+    PayloadTooLarge = "payload_too_large",
+    UnsupportedMediaType = "unsupported_media_type",
+    ValidationFailed = "validation_failed",
+    RateLimited = "rate_limited",
+    SecondFactorRequired = "second_factor_required",
+    InvalidChallenge = "invalid_challenge",
+    InvalidCode = "invalid_code",
+    InvalidPasskey = "invalid_passkey",
+    PasskeyExists = "passkey_exists",
+    ReauthenticationRequired = "reauthentication_required",
+    SecondFactorEnabled = "second_factor_enabled",
+    Internal = "internal",
+    Unavailable = "unavailable",
+    InvalidLink = "invalid_link",
+    EmailNotVerified = "email_not_verified",
+    EmailUnavailable = "email_unavailable",
+    AccountExists = "account_exists",
+    SignupDisabled = "signup_disabled",
+    IdentityInUse = "identity_in_use",
+    LastCredential = "last_credential",
+    PublicClient = "public_client",
+    FederationExpired = "federation_expired",
+    LoginRequired = "login_required",
+    FederationFailed = "federation_failed",
+    ProviderUnavailable = "provider_unavailable",
+}
+
 /// The JSON body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"error": "invalid_credentials", "message": "Invalid username or password"}))]
 pub struct ErrorBody {
     /// Stable machine code from API.md's table.
-    pub error: &'static str,
+    pub error: ErrorCode,
     /// For people.
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,46 +238,46 @@ impl AppError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         use AppError::*;
         match self {
-            BadRequest(_) => "bad_request",
-            Unauthorized => "unauthorized",
-            InvalidCredentials { .. } => "invalid_credentials",
-            TokenExpired => "token_expired",
-            InvalidToken => "invalid_token",
-            Forbidden => "forbidden",
-            CsrfRejected => "csrf_rejected",
-            NotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
-            UsernameTaken => "username_taken",
-            EmailTaken => "email_taken",
-            LastAdmin => "last_admin",
-            PayloadTooLarge { .. } => "payload_too_large",
-            UnsupportedMediaType(_) => "unsupported_media_type",
-            Validation(_) => "validation_failed",
-            RateLimited { .. } => "rate_limited",
-            SecondFactorRequired { .. } => "second_factor_required",
-            InvalidChallenge => "invalid_challenge",
-            InvalidCode => "invalid_code",
-            InvalidPasskey | PasskeyRejected => "invalid_passkey",
-            PasskeyExists => "passkey_exists",
-            ReauthenticationRequired => "reauthentication_required",
-            SecondFactorEnabled => "second_factor_enabled",
-            Internal(_) => "internal",
-            Unavailable(_) => "unavailable",
-            InvalidLink => "invalid_link",
-            EmailNotVerified => "email_not_verified",
-            EmailUnavailable => "email_unavailable",
-            AccountExists => "account_exists",
-            SignupDisabled => "signup_disabled",
-            IdentityInUse => "identity_in_use",
-            LastCredential => "last_credential",
-            PublicClient => "public_client",
-            FederationExpired => "federation_expired",
-            LoginRequired => "login_required",
-            FederationFailed => "federation_failed",
-            ProviderUnavailable => "provider_unavailable",
+            BadRequest(_) => ErrorCode::BadRequest,
+            Unauthorized => ErrorCode::Unauthorized,
+            InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
+            TokenExpired => ErrorCode::TokenExpired,
+            InvalidToken => ErrorCode::InvalidToken,
+            Forbidden => ErrorCode::Forbidden,
+            CsrfRejected => ErrorCode::CsrfRejected,
+            NotFound => ErrorCode::NotFound,
+            MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            UsernameTaken => ErrorCode::UsernameTaken,
+            EmailTaken => ErrorCode::EmailTaken,
+            LastAdmin => ErrorCode::LastAdmin,
+            PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Validation(_) => ErrorCode::ValidationFailed,
+            RateLimited { .. } => ErrorCode::RateLimited,
+            SecondFactorRequired { .. } => ErrorCode::SecondFactorRequired,
+            InvalidChallenge => ErrorCode::InvalidChallenge,
+            InvalidCode => ErrorCode::InvalidCode,
+            InvalidPasskey | PasskeyRejected => ErrorCode::InvalidPasskey,
+            PasskeyExists => ErrorCode::PasskeyExists,
+            ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            SecondFactorEnabled => ErrorCode::SecondFactorEnabled,
+            Internal(_) => ErrorCode::Internal,
+            Unavailable(_) => ErrorCode::Unavailable,
+            InvalidLink => ErrorCode::InvalidLink,
+            EmailNotVerified => ErrorCode::EmailNotVerified,
+            EmailUnavailable => ErrorCode::EmailUnavailable,
+            AccountExists => ErrorCode::AccountExists,
+            SignupDisabled => ErrorCode::SignupDisabled,
+            IdentityInUse => ErrorCode::IdentityInUse,
+            LastCredential => ErrorCode::LastCredential,
+            PublicClient => ErrorCode::PublicClient,
+            FederationExpired => ErrorCode::FederationExpired,
+            LoginRequired => ErrorCode::LoginRequired,
+            FederationFailed => ErrorCode::FederationFailed,
+            ProviderUnavailable => ErrorCode::ProviderUnavailable,
         }
     }
 
@@ -343,5 +406,13 @@ mod tests {
         let response = AppError::RateLimited { retry_after_secs: 42 }.into_response();
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+
+    #[test]
+    fn each_code_is_written_as_api_md_spells_it() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        assert_eq!(ErrorCode::ALL.len(), 37);
     }
 }

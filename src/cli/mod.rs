@@ -54,6 +54,9 @@ enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the HTTP API's OpenAPI document (what `GET /api/openapi.json` serves), to
+    /// generate a client from without running a server
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -152,6 +155,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let url = crate::config::mask_url_password(&config.database_url);
             build_ctx(config).await?.store.close().await;
             println!("migrations applied to {url}");
+            Ok(())
+        }
+        Command::Openapi => {
+            let document: serde_json::Value = serde_json::from_str(crate::http::openapi::document())?;
+            println!("{}", serde_json::to_string_pretty(&document)?);
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {

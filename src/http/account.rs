@@ -5,10 +5,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
-use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json, PathId};
@@ -17,14 +17,14 @@ use crate::error::{AppError, ErrorBody};
 use crate::service::sessions::SessionInfo;
 use crate::service::{accounts, avatars, sessions, tokens, Client};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/me/password", put(change_password))
-        .route("/api/me/sessions", get(list_my_sessions).delete(delete_my_other_sessions))
-        .route("/api/me/sessions/{id}", delete(delete_my_session))
-        .route("/api/me/token-logins/{id}", delete(delete_my_token_login))
-        .route("/api/me/avatar", put(put_my_avatar).layer(DefaultBodyLimit::max(avatars::MAX_BYTES)))
-        .route("/api/users/{id}/avatar", get(get_avatar))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(change_password))
+        .routes(routes!(list_my_sessions, delete_my_other_sessions))
+        .routes(routes!(delete_my_session))
+        .routes(routes!(delete_my_token_login))
+        .routes(routes!(put_my_avatar).layer(DefaultBodyLimit::max(avatars::MAX_BYTES)))
+        .routes(routes!(get_avatar))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -2,10 +2,10 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, put};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{AdminUser, Json, Page, PathId};
 use super::AppState;
@@ -14,13 +14,13 @@ use crate::error::{AppError, ErrorBody};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::{admin, Client};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/users", get(list_users))
-        .route("/api/users/{id}", get(get_user).delete(delete_user))
-        .route("/api/users/{id}/roles", put(set_user_roles))
-        .route("/api/users/{id}/sessions", delete(revoke_user_sessions))
-        .route("/api/audit", get(list_audit_events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, delete_user))
+        .routes(routes!(set_user_roles))
+        .routes(routes!(revoke_user_sessions))
+        .routes(routes!(list_audit_events))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json};
@@ -18,13 +18,13 @@ use crate::service::factors::{Login, Pending};
 use crate::service::login::{self, Issue};
 use crate::service::{sessions, Client};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/signup", post(signup))
-        .route("/api/login", post(login))
-        .route("/api/check_session", get(check_session))
-        .route("/api/logout", delete(logout))
-        .route("/api/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(check_session))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
 // The request schemas state the rules the server enforces, so that a generator producing

@@ -5,10 +5,10 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::second_factor_required;
 use super::cookies::with_cookies;
@@ -25,17 +25,17 @@ use crate::service::reauth::Reauthenticated;
 use crate::service::tokens::TokenPair;
 use crate::service::Client;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/federation/{provider}/start", get(start))
-        .route("/api/federation/{provider}/callback", get(callback))
-        .route("/api/federation/continue", post(continue_login))
-        .route("/api/federation/{provider}/link", post(link))
-        .route("/api/federation/{provider}/reauthenticate", post(reauthenticate))
-        .route("/api/me/identities", get(my_identities))
-        .route("/api/me/identities/{id}", delete(unlink_my_identity))
-        .route("/api/users/{id}/identities", get(user_identities))
-        .route("/api/users/{id}/identities/{identity_id}", delete(remove_user_identity))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(callback))
+        .routes(routes!(continue_login))
+        .routes(routes!(link))
+        .routes(routes!(reauthenticate))
+        .routes(routes!(my_identities))
+        .routes(routes!(unlink_my_identity))
+        .routes(routes!(user_identities))
+        .routes(routes!(remove_user_identity))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -69,7 +69,10 @@ pub async fn start(
         Ok(started) => started,
         Err(e @ (AppError::ProviderUnavailable | AppError::RateLimited { .. })) if is_navigation(&headers) => {
             let back = federation::checked_return_to(return_to, "/").unwrap_or_else(|_| "/".into());
-            return redirect(StatusCode::SEE_OTHER, &(federation::continue_page(&back) + "&error=" + e.code()));
+            return redirect(
+                StatusCode::SEE_OTHER,
+                &(federation::continue_page(&back) + "&error=" + e.code().as_str()),
+            );
         }
         Err(e) => return Err(e),
     };
@@ -232,7 +235,7 @@ pub async fn link(
 /// Starts a re-authentication at one of the caller's providers (`prompt=login`,
 /// `max_age=0`): the step-up of an account without a password. Ends at
 /// `POST /api/federation/continue`, which answers `ReauthenticatedByProvider`.
-#[utoipa::path(post, path = "/api/federation/{provider}/reauthenticate", tag = "federation", request_body = RoundTripRequest,
+#[utoipa::path(post, path = "/api/federation/{provider}/reauthenticate", operation_id = "reauthenticate_with_provider", tag = "federation", request_body = RoundTripRequest,
     security(("session" = []), ("bearer" = [])), params(("provider" = String, Path)),
     responses((status = 200, description = "Go to `redirect`; sets the federation cookie", body = Redirect),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

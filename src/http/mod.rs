@@ -25,6 +25,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::AppError;
 
@@ -45,8 +46,11 @@ pub fn routers(state: AppState) -> Routers {
     Routers { main: main_router(state, metrics.is_none()), metrics }
 }
 
-fn main_router(state: AppState, metrics_here: bool) -> Router {
-    Router::new()
+/// Every route of the API, each declared once with its `#[utoipa::path]` handler: the
+/// router serves exactly what `/api/openapi.json` describes. With `metrics.listen` set,
+/// `/metrics` here is a plain 404 (the document always lists it).
+pub(crate) fn api(metrics_here: bool) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
         .merge(if metrics_here { ops::metrics_router() } else { ops::metrics_elsewhere_router() })
         .merge(auth::router())
         .merge(account::router())
@@ -59,7 +63,11 @@ fn main_router(state: AppState, metrics_here: bool) -> Router {
         .merge(oauth2::router())
         .merge(recovery::router())
         .merge(ops::router())
-        .fallback(web::fallback)
+}
+
+fn main_router(state: AppState, metrics_here: bool) -> Router {
+    let (api, _) = api(metrics_here).split_for_parts();
+    api.fallback(web::fallback)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), middleware::frame))
@@ -68,7 +76,7 @@ fn main_router(state: AppState, metrics_here: bool) -> Router {
 
 /// `/metrics` and nothing else.
 fn metrics_only_router(state: AppState) -> Router {
-    ops::metrics_router()
+    Router::from(ops::metrics_router())
         .fallback(|| async { AppError::NotFound.into_response() })
         .layer(from_fn_with_state(state.clone(), middleware::frame))
         .with_state(state)

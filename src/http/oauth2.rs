@@ -12,13 +12,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cookies::with_cookies;
 use super::extract::{bearer_token, AdminUser, CurrentUser, Json, PathId};
@@ -33,24 +33,24 @@ use crate::service::oauth2::{self, logout, tokens, OAuthError};
 use crate::service::stepup::Proof;
 use crate::service::{html_escape, sessions, Client};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/oauth-authorization-server", get(discovery))
-        .route("/oauth2/authorize", get(authorize_page).post(authorize_form))
-        .route("/oauth2/token", post(token))
-        .route("/oauth2/userinfo", get(userinfo).post(userinfo_form))
-        .route("/oauth2/revoke", post(revoke))
-        .route("/oauth2/introspect", post(introspect))
-        .route("/oauth2/logout", get(end_session).post(end_session_form))
-        .route("/api/oauth2/requests/{id}", get(request_info))
-        .route("/api/oauth2/requests/{id}/accept", post(accept))
-        .route("/api/oauth2/requests/{id}/deny", post(deny))
-        .route("/api/oauth2/clients", get(list_clients).post(create_client))
-        .route("/api/oauth2/clients/{client_id}", get(get_client).delete(delete_client))
-        .route("/api/oauth2/clients/{client_id}/secret", post(rotate_secret))
-        .route("/api/me/grants", get(my_grants))
-        .route("/api/me/grants/{id}", axum::routing::delete(revoke_grant))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery))
+        .routes(routes!(authorization_server_metadata))
+        .routes(routes!(authorize_page, authorize_form))
+        .routes(routes!(token))
+        .routes(routes!(userinfo, userinfo_form))
+        .routes(routes!(revoke))
+        .routes(routes!(introspect))
+        .routes(routes!(end_session, end_session_form))
+        .routes(routes!(request_info))
+        .routes(routes!(accept))
+        .routes(routes!(deny))
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, delete_client))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(my_grants))
+        .routes(routes!(revoke_grant))
 }
 
 /// The paths apps call from anywhere: no cookies, no CSRF origin check, CORS to the
@@ -70,10 +70,17 @@ pub fn is_app_endpoint(path: &str) -> bool {
 
 /// OpenID Connect Discovery 1.0 and RFC 8414 metadata.
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "openid provider",
-    responses((status = 200, description = "The provider's metadata (also at /.well-known/oauth-authorization-server)", content_type = "application/json")))]
+    responses((status = 200, description = "The provider's metadata (OpenID Connect Discovery)", content_type = "application/json")))]
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let body = oauth2::discovery(&state.ctx.config);
     ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(body)).into_response()
+}
+
+/// The same metadata where OAuth 2.0 clients look for it (RFC 8414).
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "openid provider",
+    responses((status = 200, description = "The provider's metadata (RFC 8414)", content_type = "application/json")))]
+pub async fn authorization_server_metadata(state: State<AppState>) -> Response {
+    discovery(state).await
 }
 
 /// The request's body as it came (a form, for the endpoints that take one).
@@ -170,7 +177,7 @@ pub async fn authorize_form(
 
 /// The token endpoint: `authorization_code` (with the PKCE verifier), `refresh_token`
 /// (rotated; a reused one ends the login), `client_credentials` (confidential clients).
-#[utoipa::path(post, path = "/oauth2/token", tag = "openid provider",
+#[utoipa::path(post, path = "/oauth2/token", operation_id = "oauth2_token", tag = "openid provider",
     request_body(content_type = "application/x-www-form-urlencoded", content = String,
         description = "grant_type, code, redirect_uri, code_verifier, refresh_token, scope, client_id, client_secret"),
     responses((status = 200, description = "access_token, token_type, expires_in, id_token, refresh_token, scope", content_type = "application/json"),

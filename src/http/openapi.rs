@@ -12,41 +12,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, federation, oauth2, ops, passkeys, posts, recovery, second_factors, tokens};
+use super::federation;
 
+/// What the document says besides its routes; the routes come from the router itself
+/// (`super::api`), so the two cannot disagree.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "latchkey", description = "Authentication server for single-page apps: accounts, cookie sessions, tokens, roles."),
-    paths(
-        auth::signup, auth::login, auth::check_session, auth::logout, auth::me,
-        account::change_password, account::list_my_sessions, account::delete_my_session, account::delete_my_token_login,
-        account::delete_my_other_sessions,
-        account::put_my_avatar, account::get_avatar,
-        tokens::token, tokens::refresh_token, tokens::revoke_token, tokens::jwks,
-        admin::list_users, admin::get_user, admin::set_user_roles, admin::revoke_user_sessions, admin::delete_user,
-        admin::list_audit_events,
-        posts::list_posts, posts::create_post, posts::delete_post,
-        second_factors::login_second_factor, second_factors::token_second_factor, second_factors::reauthenticate,
-        second_factors::my_second_factors, second_factors::begin_totp, second_factors::confirm_totp,
-        second_factors::disable_totp, second_factors::regenerate_recovery_codes,
-        second_factors::remove_user_second_factors,
-        passkeys::my_passkeys, passkeys::begin_registration, passkeys::add_passkey, passkeys::remove_passkey,
-        passkeys::begin_login, passkeys::login_with_passkey, passkeys::token_with_passkey,
-        passkeys::begin_reauthentication, passkeys::reauthenticate_with_passkey,
-        recovery::features, recovery::verify_email, recovery::resend_verification, recovery::forgot_password,
-        recovery::reset_password, recovery::change_email,
-        federation::start, federation::callback, federation::continue_login, federation::link,
-        federation::reauthenticate, federation::my_identities, federation::unlink_my_identity,
-        federation::user_identities, federation::remove_user_identity,
-        oauth2::discovery, oauth2::authorize_page, oauth2::authorize_form, oauth2::token, oauth2::userinfo,
-        oauth2::userinfo_form, oauth2::revoke, oauth2::introspect, oauth2::end_session, oauth2::end_session_form, oauth2::request_info, oauth2::accept, oauth2::deny, oauth2::list_clients,
-        oauth2::create_client, oauth2::get_client, oauth2::delete_client, oauth2::rotate_secret, oauth2::my_grants,
-        oauth2::revoke_grant,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
-    ),
     components(schemas(crate::domain::User, crate::error::ErrorBody, federation::Linked,
         federation::ReauthenticatedByProvider, crate::service::tokens::TokenPair)),
-    modifiers(&SecuritySchemes, &AvatarBodies, &CommonAnswers, &FieldRules, &Links),
     tags(
         (name = "sessions", description = "Signup, login and cookie sessions"),
         (name = "account", description = "The caller's own account"),
@@ -270,8 +244,18 @@ fn spell_links(doc: &mut serde_json::Value) {
 pub fn document() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
-        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let (_, mut openapi) = super::api(true).split_for_parts();
+        let modifiers: [&dyn Modify; 5] = [&SecuritySchemes, &AvatarBodies, &CommonAnswers, &FieldRules, &Links];
+        for modifier in modifiers {
+            modifier.modify(&mut openapi);
+        }
+        let mut doc = serde_json::to_value(openapi).unwrap_or_default();
         spell_links(&mut doc);
         doc.to_string()
     })
+}
+
+/// The base of the document: its description, tags and the schemas no route names.
+pub(super) fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

@@ -3,27 +3,27 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::http::extract::bearer_token;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/api/openapi.json", get(openapi))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(openapi))
 }
 
 /// `/metrics`: on the main listener, or alone on `metrics.listen`.
-pub fn metrics_router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+pub fn metrics_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
 /// With `metrics.listen`, the main listener answers `/metrics` 404 (not the web app).
-pub fn metrics_elsewhere_router() -> Router<AppState> {
-    Router::new().route("/metrics", get(|| async { AppError::NotFound.into_response() }))
+pub fn metrics_elsewhere_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().route("/metrics", axum::routing::get(|| async { AppError::NotFound.into_response() }))
 }
 
 /// 200 while the process runs.

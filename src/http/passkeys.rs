@@ -4,12 +4,12 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{delete, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cookies::with_cookies;
 use super::extract::{CurrentUser, Json, PathId};
@@ -22,16 +22,16 @@ use crate::service::reauth::{self, Reauthenticated};
 use crate::service::tokens::TokenPair;
 use crate::service::Client;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/me/passkeys", post(add_passkey).get(my_passkeys))
-        .route("/api/me/passkeys/registration", post(begin_registration))
-        .route("/api/me/passkeys/{id}", delete(remove_passkey))
-        .route("/api/login/passkey/options", post(begin_login))
-        .route("/api/login/passkey", post(login_with_passkey))
-        .route("/api/token/passkey", post(token_with_passkey))
-        .route("/api/reauthenticate/passkey/options", post(begin_reauthentication))
-        .route("/api/reauthenticate/passkey", post(reauthenticate_with_passkey))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add_passkey, my_passkeys))
+        .routes(routes!(begin_registration))
+        .routes(routes!(remove_passkey))
+        .routes(routes!(begin_login))
+        .routes(routes!(login_with_passkey))
+        .routes(routes!(token_with_passkey))
+        .routes(routes!(begin_reauthentication))
+        .routes(routes!(reauthenticate_with_passkey))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -2,18 +2,18 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{CurrentUser, Json, Page, PathId};
 use super::AppState;
 use crate::error::{AppError, ErrorBody};
 use crate::service::posts::{self, Post};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/posts", get(list_posts).post(create_post)).route("/api/posts/{id}", delete(delete_post))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_posts, create_post)).routes(routes!(delete_post))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,10 +3,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{CurrentUser, Json};
 use super::AppState;
@@ -14,14 +14,14 @@ use crate::domain::User;
 use crate::error::{AppError, ErrorBody};
 use crate::service::{recovery, Client};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/features", get(features))
-        .route("/api/email/verify", post(verify_email))
-        .route("/api/email/verify/resend", post(resend_verification))
-        .route("/api/password/forgot", post(forgot_password))
-        .route("/api/password/reset", post(reset_password))
-        .route("/api/me/email", put(change_email))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(features))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(change_email))
 }
 
 /// What this server offers, for a client deciding which links to show.

@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cookies::with_cookies;
 use super::extract::{AdminUser, CurrentUser, Json, PathId};
@@ -21,17 +21,17 @@ use crate::service::reauth::{self, Reauthenticated};
 use crate::service::tokens::TokenPair;
 use crate::service::Client;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/login/second-factor", post(login_second_factor))
-        .route("/api/token/second-factor", post(token_second_factor))
-        .route("/api/reauthenticate", post(reauthenticate))
-        .route("/api/me/second-factors", get(my_second_factors))
-        .route("/api/me/totp", post(begin_totp))
-        .route("/api/me/totp/confirm", post(confirm_totp))
-        .route("/api/me/totp/disable", post(disable_totp))
-        .route("/api/me/recovery-codes", post(regenerate_recovery_codes))
-        .route("/api/users/{id}/second-factors", delete(remove_user_second_factors))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login_second_factor))
+        .routes(routes!(token_second_factor))
+        .routes(routes!(reauthenticate))
+        .routes(routes!(my_second_factors))
+        .routes(routes!(begin_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(disable_totp))
+        .routes(routes!(regenerate_recovery_codes))
+        .routes(routes!(remove_user_second_factors))
 }
 
 // As in auth.rs, the schemas state the rules the server enforces; a rule between fields

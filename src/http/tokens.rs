@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::Json;
 use super::AppState;
@@ -16,12 +16,12 @@ use crate::service::login::{self, Issue};
 use crate::service::tokens::{self, TokenPair};
 use crate::service::Client;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/token", post(token))
-        .route("/api/token/refresh", post(refresh_token))
-        .route("/api/token/revoke", post(revoke_token))
-        .route("/.well-known/jwks.json", get(jwks))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(refresh_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(jwks))
 }
 
 #[derive(Deserialize, ToSchema)]

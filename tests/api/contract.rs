@@ -160,9 +160,13 @@ async fn the_document_lists_every_answer_and_rule() {
     let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
     let mut operations = 0;
+    // Generated clients name a function after each operation id: one of each.
+    let mut operation_ids = std::collections::HashSet::new();
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(operation_ids.insert(id.to_string()), "operationId {id} twice ({method} {path})");
             let has = statuses(&doc, path, method);
             let wants = |status: &str, why: &str| {
                 assert!(has.contains(&status.into()), "{method} {path} lacks {status} ({why})")
@@ -195,7 +199,7 @@ async fn the_document_lists_every_answer_and_rule() {
         }
     }
     assert_eq!(
-        operations, 82,
+        operations, 83,
         "every route: API.md's, account recovery, second factors, passkeys, token logins, federation and the OpenID Provider"
     );
 
@@ -246,4 +250,23 @@ async fn the_document_lists_every_answer_and_rule() {
     assert_eq!(signup_links["get_user"]["parameters"]["id"], "$response.body#/id");
     let token_links = &doc["paths"]["/api/token"]["post"]["responses"]["200"]["links"];
     assert_eq!(token_links["refresh_token"]["requestBody"]["refresh_token"], "$response.body#/refresh_token");
+}
+
+/// `@latchkey/client` generates its types from `clients/js/openapi.json`: that file must be
+/// what the server serves, and `latchkey openapi` prints it.
+#[tokio::test]
+async fn the_client_package_is_generated_from_the_document_served() {
+    let app = TestApp::spawn().await;
+    let served: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey")).arg("openapi").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(printed == served, "`latchkey openapi` prints another document than /api/openapi.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/js/openapi.json");
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(
+        committed == served,
+        "clients/js/openapi.json differs from the document the server serves; regenerate it and the package's types:\n  \
+         cargo run --release -- openapi > clients/js/openapi.json && (cd clients/js && npm run generate)"
+    );
 }

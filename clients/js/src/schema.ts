@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same metadata where OAuth 2.0 clients look for it (RFC 8414). */
+        get: operations["authorization_server_metadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/openid-configuration": {
         parameters: {
             query?: never;
@@ -1513,7 +1530,7 @@ export interface components {
             /** @description With `second_factor_required`: what finishes the login at the second-factor route. */
             challenge?: string | null;
             /** @description Stable machine code from API.md's table. */
-            error: string;
+            error: components["schemas"]["ErrorCode"];
             /**
              * Format: int64
              * @description With `second_factor_required`: seconds the challenge stays valid.
@@ -1530,6 +1547,8 @@ export interface components {
              */
             webauthn?: Record<string, unknown> | null;
         };
+        /** @enum {string} */
+        ErrorCode: "bad_request" | "unauthorized" | "invalid_credentials" | "token_expired" | "invalid_token" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "username_taken" | "email_taken" | "last_admin" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "second_factor_required" | "invalid_challenge" | "invalid_code" | "invalid_passkey" | "passkey_exists" | "reauthentication_required" | "second_factor_enabled" | "internal" | "unavailable" | "invalid_link" | "email_not_verified" | "email_unavailable" | "account_exists" | "signup_disabled" | "identity_in_use" | "last_credential" | "public_client" | "federation_expired" | "login_required" | "federation_failed" | "provider_unavailable";
         /** @description What this server offers, for a client deciding which links to show. */
         Features: {
             /** @description Mail is configured: verification, forgotten passwords and address changes work. */
@@ -1964,7 +1983,8 @@ export interface components {
         User: {
             /** Format: date-time */
             created_at: string;
-            email?: string | null;
+            /** @description Null when the account has none. */
+            email: string | null;
             /** @description Whether the owner proved the address is theirs by following a mailed link. */
             email_verified: boolean;
             id: components["schemas"]["i64"];
@@ -2039,6 +2059,44 @@ export interface operations {
             };
         };
     };
+    authorization_server_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider's metadata (RFC 8414) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description internal: a bug; logged with the request id, the body says nothing more */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database or Redis cannot be reached, or the request timed out; Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     discovery: {
         parameters: {
             query?: never;
@@ -2048,7 +2106,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The provider's metadata (also at /.well-known/oauth-authorization-server) */
+            /** @description The provider's metadata (OpenID Connect Discovery) */
             200: {
                 headers: {
                     [name: string]: unknown;
