@@ -1,14 +1,25 @@
 //! Requests to providers: only to URLs the configuration names or the provider's own
-//! discovery document gives (https, or http on loopback), no redirects followed (a
-//! redirect is an answer, not a new address to fetch), a timeout on each, and bodies
-//! read only up to a size cap.
+//! discovery document gives (https with Mozilla's roots, or http on loopback), no
+//! redirects followed (a redirect is an answer, not a new address to fetch), a timeout on
+//! each, and bodies read only up to a size cap. One HTTP/1.1 connection per request: a
+//! login makes a handful of them, so a pool would hold sockets for nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
+use axum::http::{Method, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
 use serde::de::DeserializeOwned;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use url::{Host, Url};
 
 use crate::config::provider_url_problem;
 
@@ -49,27 +60,34 @@ impl ClientAuth {
 
 #[derive(Clone)]
 pub struct Upstream {
-    http: reqwest::Client,
+    tls: TlsConnector,
+    timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl Upstream {
     pub fn new(timeout: Duration) -> anyhow::Result<Upstream> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Upstream { http })
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let mut config =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Upstream {
+            tls: TlsConnector::from(Arc::new(config)),
+            timeout,
+            connect_timeout: timeout.min(Duration::from_secs(5)),
+        })
     }
 
     pub async fn get_json<T: DeserializeOwned>(&self, url: &str, bearer: Option<&str>) -> Result<T> {
-        allowed(url)?;
-        let mut request = self.http.get(url).header(ACCEPT, "application/json");
+        let url = allowed(url)?;
+        let mut request = Request::builder().method(Method::GET).header(ACCEPT, "application/json");
         if let Some(token) = bearer {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        parse(request.send().await).await
+        self.send(&url, request, Bytes::new()).await
     }
 
     /// POSTs a form to a token endpoint, authenticating as `client_id`.
@@ -80,10 +98,13 @@ impl Upstream {
         client: (&str, &str),
         auth: ClientAuth,
     ) -> Result<T> {
-        allowed(url)?;
+        let url = allowed(url)?;
         let (id, secret) = client;
         let mut fields: Vec<(&str, &str)> = form.to_vec();
-        let mut request = self.http.post(url).header(ACCEPT, "application/json");
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         match auth {
             ClientAuth::Basic => {
                 let pair = format!("{}:{}", form_encode(id), form_encode(secret));
@@ -95,47 +116,127 @@ impl Upstream {
             }
         }
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
-        parse(request.send().await).await
+        self.send(&url, request, Bytes::from(body)).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        request: axum::http::request::Builder,
+        body: Bytes,
+    ) -> Result<T> {
+        let (status, body) = tokio::time::timeout(self.timeout, self.exchange(url, request, body))
+            .await
+            .map_err(|_| UpstreamError::Unreachable(format!("no answer within {:?}", self.timeout)))??;
+        parse(status, &body)
+    }
+
+    /// Connects (TLS for https), sends one request and reads the answer up to the cap.
+    async fn exchange(
+        &self,
+        url: &Url,
+        request: axum::http::request::Builder,
+        body: Bytes,
+    ) -> Result<(StatusCode, Vec<u8>)> {
+        let host = url.host().ok_or_else(|| UpstreamError::Refused("the URL names no host".into()))?;
+        let port = url.port_or_known_default().unwrap_or(443);
+        let address = match &host {
+            Host::Domain(name) => format!("{name}:{port}"),
+            Host::Ipv4(ip) => format!("{ip}:{port}"),
+            Host::Ipv6(ip) => format!("[{ip}]:{port}"),
+        };
+        let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&address))
+            .await
+            .map_err(|_| unreachable(format!("connecting took longer than {:?}", self.connect_timeout)))?
+            .map_err(|e| unreachable(format!("connecting: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", host_in_url(&host)),
+            None => host_in_url(&host),
+        };
+        let request = request
+            .uri(path)
+            .header(HOST, authority)
+            .header(USER_AGENT, concat!("latchkey/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(body))
+            .map_err(|e| UpstreamError::Refused(format!("request: {e}")))?;
+        if url.scheme() == "https" {
+            let name = match host {
+                Host::Domain(name) => ServerName::try_from(name.to_string()),
+                Host::Ipv4(ip) => Ok(ServerName::from(std::net::IpAddr::V4(ip))),
+                Host::Ipv6(ip) => Ok(ServerName::from(std::net::IpAddr::V6(ip))),
+            }
+            .map_err(|e| UpstreamError::Refused(format!("host name: {e}")))?;
+            let tls = self.tls.connect(name, tcp).await.map_err(|e| unreachable(format!("TLS: {e}")))?;
+            round_trip(tls, request).await
+        } else {
+            round_trip(tcp, request).await
+        }
     }
 }
 
-fn allowed(url: &str) -> Result<()> {
-    provider_url_problem(url).map_err(|why| UpstreamError::Refused(format!("{url}: {why}")))
+async fn round_trip<S>(io: S, request: Request<Full<Bytes>>) -> Result<(StatusCode, Vec<u8>)>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| unreachable(e.to_string()))?;
+    // The connection is driven beside the request and ends with it.
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.map_err(|e| unreachable(e.to_string()))?;
+    let status = response.status();
+    let mut incoming = response.into_body();
+    let mut body = Vec::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| unreachable(e.to_string()))?;
+        if let Ok(chunk) = frame.into_data() {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(UpstreamError::Refused(format!("answer larger than {MAX_BODY_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok((status, body))
+}
+
+fn unreachable(why: String) -> UpstreamError {
+    UpstreamError::Unreachable(why)
+}
+
+/// The host as a URL writes it (IPv6 in brackets), for the `Host` header.
+fn host_in_url(host: &Host<&str>) -> String {
+    match host {
+        Host::Domain(name) => name.to_string(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => format!("[{ip}]"),
+    }
+}
+
+fn allowed(url: &str) -> Result<Url> {
+    provider_url_problem(url).map_err(|why| UpstreamError::Refused(format!("{url}: {why}")))?;
+    Url::parse(url).map_err(|e| UpstreamError::Refused(format!("{url}: {e}")))
 }
 
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-async fn parse<T: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> Result<T> {
-    let mut response = sent.map_err(|e| UpstreamError::Unreachable(without_url(e).to_string()))?;
-    let status = response.status();
-    let mut body = Vec::new();
-    while let Some(chunk) =
-        response.chunk().await.map_err(|e| UpstreamError::Unreachable(without_url(e).to_string()))?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(UpstreamError::Refused(format!("answer larger than {MAX_BODY_BYTES} bytes")));
-        }
-        body.extend_from_slice(&chunk);
-    }
+fn parse<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T> {
     if status.is_server_error() {
         return Err(UpstreamError::Unreachable(format!("HTTP {status}")));
     }
     if !status.is_success() {
         // An OAuth error answer names its error; nothing else of it is worth keeping.
-        let error = serde_json::from_slice::<serde_json::Value>(&body)
+        let error = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(|e| e.chars().take(64).collect::<String>()));
         return Err(UpstreamError::Refused(format!("HTTP {status} {}", error.unwrap_or_default())));
     }
-    serde_json::from_slice(&body).map_err(|e| UpstreamError::Refused(format!("unexpected answer: {e}")))
-}
-
-/// Request URLs may carry codes or tokens: errors are logged without them.
-fn without_url(e: reqwest::Error) -> reqwest::Error {
-    e.without_url()
+    serde_json::from_slice(body).map_err(|e| UpstreamError::Refused(format!("unexpected answer: {e}")))
 }
 
 #[cfg(test)]
