@@ -7,6 +7,8 @@
 //! of latchkey: the others read their settings from it.
 
 mod hashing;
+#[cfg(test)]
+mod reference;
 mod secrets;
 mod sections;
 mod validate;
