@@ -15,6 +15,9 @@ fn main() {
         "web/package-lock.json",
         "web/vite.config.ts",
         "web/tsconfig.json",
+        // The web app compiles the client package from its sources.
+        "clients/js/src",
+        "clients/js/package.json",
     ] {
         // A path that does not exist would make cargo rerun this script on every build.
         if Path::new(input).exists() {

@@ -12,19 +12,73 @@
 #      python3 with venv, and PyPI the first time),
 #   3. two instances on PostgreSQL behind Debian's nginx with deploy/'s configuration
 #      (scripts/nginx_cluster.sh; skipped without nginx or PostgreSQL, unless CI=true),
-#   4. the web app: type-check, lint, Vitest,
+#   4. beside the Rust build and tests, in the background (their logs are printed when
+#      they end): the web app (type-check, lint, Vitest); the client package in
+#      clients/js (its types generated from clients/js/openapi.json are current — the
+#      Rust suite checks that file against the server —, type-check, unit tests, build,
+#      npm pack); the book (scripts/docs.sh: mdbook build and a link check); the example
+#      apps installed and built,
 #   5. the browser journeys: Playwright with Debian's /usr/bin/chromium against the
-#      release binary (skipped with a notice when Chromium is missing, unless CI=true).
+#      release binary: the built-in web app, the Vue, Angular and OpenID Connect example
+#      apps, many tabs of one app refreshing at once (skipped with a notice when Chromium
+#      is missing, unless CI=true).
 # Everything is built in the release profile, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-if [ "${CI:-}" = "true" ] && [ -z "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
-  echo "test.sh: CI=true requires LATCHKEY_TEST_POSTGRES_URL (the PostgreSQL run may not be skipped)" >&2
-  exit 1
-fi
+# Wherever cargo puts it: CARGO_TARGET_DIR or a workspace's shared target directory.
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+# Background steps: each writes its own log; `finish` waits for all, prints each log and
+# fails when any failed. Leaving early (a failed Rust test) stops them.
+logs="$target_dir/test-logs"
+mkdir -p "$logs"
+declare -A background=()
+in_background() {
+  local name=$1
+  shift
+  "$@" >"$logs/$name.log" 2>&1 &
+  background[$name]=$!
+  echo "started in the background: $name (log: $logs/$name.log)"
+}
+finish() {
+  local failed=()
+  for name in "${!background[@]}"; do
+    if wait "${background[$name]}"; then
+      step "$name (background): passed"
+    else
+      step "$name (background): FAILED"
+      failed+=("$name")
+    fi
+    cat "$logs/$name.log"
+  done
+  background=()
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "failed in the background: ${failed[*]}" >&2
+    return 1
+  fi
+}
+trap 'for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
+
+install() { (cd "$1" && { [ -d node_modules ] || npm ci --no-audit --no-fund; }); }
+web_app() { cd web && npm run typecheck && npm run lint && npm test; }
+client_and_examples() {
+  # `npm pack` builds dist/, which the Angular example uses; the others compile the sources.
+  (cd clients/js && npm run check:generated && npm run typecheck && npm test && npm pack --dry-run) || return 1
+  for example in examples/oidc-spa examples/vue examples/angular; do
+    install "$example" && (cd "$example" && npm run build) || return 1
+  done
+}
+
+# Installed first: cargo's build script also builds the web app.
+install web
+install clients/js
+step "In the background: the web app, the client package and the example apps, the book"
+in_background web-app web_app
+in_background client-and-examples client_and_examples
+in_background book bash scripts/docs.sh
 
 step "Upstream identity providers for the federation tests (tests/upstream): install, smoke-test"
 (cd tests/upstream && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
@@ -52,14 +106,12 @@ step "The contract: schemathesis against the release binary (scripts/contract.sh
 step "Two instances behind nginx on PostgreSQL (scripts/nginx_cluster.sh)"
 ./scripts/nginx_cluster.sh
 
-step "Web app: type-check, lint, unit tests"
-(cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run typecheck && npm run lint && npm test)
+step "Waiting for the background steps"
+finish
 
 step "Browser journeys (Playwright + Chromium)"
 if [ ! -x /usr/bin/chromium ] && [ "${CI:-}" != "true" ]; then
   echo "SKIPPED: /usr/bin/chromium not found (apt-get install chromium); browser journeys not run"
 else
-  # Wherever cargo put it: CARGO_TARGET_DIR or a workspace's shared target directory.
-  target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   (cd e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCHKEY_BIN="$target_dir/release/latchkey" npm test)
 fi
