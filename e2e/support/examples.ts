@@ -5,12 +5,13 @@
 // installing or building the same folder at once. serveExample() starts examples/serve.mjs
 // on the built app with the `/config.json` the journey gives it.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { firstLine, stopProcess } from "./processes.ts";
 
 export const EXAMPLES_DIR = resolve(import.meta.dirname, "../../examples");
 const SERVE = join(EXAMPLES_DIR, "serve.mjs");
@@ -199,23 +200,4 @@ async function holderAlive(lock: string): Promise<boolean> {
   }
 }
 
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolveLine, reject) => {
-    let buffer = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf("\n");
-      if (newline >= 0) resolveLine(buffer.slice(0, newline));
-    });
-    child.once("exit", (code) => reject(new Error(`examples/serve.mjs exited with ${code} before printing its URL`)));
-  });
-}
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}

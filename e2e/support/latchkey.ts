@@ -4,9 +4,11 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { firstLine, stopProcess } from "./processes.ts";
 
 const E2E_DIR = resolve(import.meta.dirname, "..");
-const EXAMPLE_SERVER = resolve(E2E_DIR, "../examples/cross-origin/serve.mjs");
+const EXAMPLE_SERVER = resolve(E2E_DIR, "../examples/serve.mjs");
+const CROSS_ORIGIN_EXAMPLE = resolve(E2E_DIR, "../examples/cross-origin");
 
 export function latchkeyBinary(): string {
   return resolve(process.env.LATCHKEY_BIN ?? join(E2E_DIR, "../target/release/latchkey"));
@@ -61,7 +63,9 @@ export async function startServers(name: string, options: ServerOptions = {}): P
   };
 
   try {
-    const example = spawn(process.execPath, [EXAMPLE_SERVER, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    const example = spawn(process.execPath, [EXAMPLE_SERVER, CROSS_ORIGIN_EXAMPLE, "--host", "localhost", "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     children.push(example);
     const exampleUrl = (await firstLine(example)).match(/https?:\/\/\S+/)?.[0]?.replace(/\/$/, "");
     if (!exampleUrl) throw new Error("the cross-origin example server did not print its URL");
@@ -120,17 +124,6 @@ async function waitForHealth(url: string, server: ChildProcess, logPath: string)
   throw new Error(`latchkey did not answer GET /healthz with 200 within 20 s; see ${logPath}`);
 }
 
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolveLine, reject) => {
-    let buffer = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf("\n");
-      if (newline >= 0) resolveLine(buffer.slice(0, newline));
-    });
-    child.once("exit", (code) => reject(new Error(`process exited with ${code} before printing a line`)));
-  });
-}
 
 /** Asks the OS for a free port of 127.0.0.1 (latchkey needs it up front: its public_url must name it). */
 export function freePort(): Promise<number> {
@@ -145,14 +138,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function run(command: string, args: string[], stdin?: string, env?: NodeJS.ProcessEnv) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {

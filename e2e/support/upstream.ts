@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { stopProcess } from "./processes.ts";
 
 const E2E_DIR = resolve(import.meta.dirname, "..");
 const UPSTREAM_DIR = resolve(E2E_DIR, "../tests/upstream");
@@ -87,12 +88,3 @@ function listeningUrl(child: ChildProcess): Promise<string> {
   });
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.stdin?.end();
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
