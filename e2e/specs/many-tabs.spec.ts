@@ -1,4 +1,4 @@
-// Five tabs of examples/vue share one token-mode login (the refresh token in localStorage).
+// Five tabs of examples/vue share one token-mode login (the refresh token in IndexedDB).
 // When their access tokens run out together and every tab sends a request at the same
 // instant, @latchkey/client refreshes ONCE for all of them (a Web Lock, then the new
 // tokens handed to the others on a BroadcastChannel): one POST /api/token/refresh reaches
@@ -14,7 +14,7 @@ import {
   oneQuestionSurvey,
   recordRefreshes,
   refreshesAudited,
-  REFRESH_TOKEN_KEY,
+  storedRefreshToken,
   submitLogin,
   test,
   welcome,
@@ -109,7 +109,7 @@ test("five tabs whose tokens expire together refresh once, and all stay logged i
         await expect(welcome(tabPage, account)).toBeVisible();
       }
       for (const tabPage of pages) {
-        expect(await tabPage.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY)).not.toBeNull();
+        expect(await storedRefreshToken(tabPage)).not.toBeNull();
       }
     });
   }
@@ -120,6 +120,6 @@ test("five tabs whose tokens expire together refresh once, and all stay logged i
       await expect(tabPage.getByRole("link", { name: "Log in / Register" })).toBeVisible();
       await expect(tabPage.getByRole("heading", { level: 1, name: "Surveys" })).toBeVisible();
     }
-    expect(await page.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY)).toBeNull();
+    expect(await storedRefreshToken(page)).toBeNull();
   });
 });

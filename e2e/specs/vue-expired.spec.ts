@@ -4,7 +4,7 @@
 // apart from a token latchkey does not accept at all (vue.spec.ts).
 
 import { expect, screenshot, skipWithoutChromium, uniqueName } from "../support/fixtures.ts";
-import { fillSurvey, nextPostAnswer, REFRESH_TOKEN_KEY, submitLogin, test } from "../support/vue.ts";
+import { fillSurvey, nextPostAnswer, storedRefreshToken, submitLogin, test } from "../support/vue.ts";
 
 skipWithoutChromium();
 
@@ -65,7 +65,7 @@ test("a login latchkey ended while the page was open is told as an expired sessi
     await expect(page).toHaveURL(`${vueApp}/login?next=/surveys/new`);
     await expect(page.getByRole("alert")).toHaveText("Your session expired. Log in again to continue.");
     await expect(page.getByRole("link", { name: "Log in / Register" })).toBeVisible();
-    expect(await page.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY)).toBeNull();
+    expect(await storedRefreshToken(page)).toBeNull();
     await screenshot(page, "vue-session-expired");
   });
 });

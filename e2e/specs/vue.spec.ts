@@ -3,7 +3,6 @@
 // token, a login that survives a reload and an expired access token, a tampered token
 // told apart from an expired one, and logging out.
 
-import type { Page } from "@playwright/test";
 import { expect, screenshot, skipWithoutChromium, uniqueName } from "../support/fixtures.ts";
 import {
   expectSurveyListed,
@@ -11,7 +10,8 @@ import {
   listedSurvey,
   nextPostAnswer,
   recordRefreshes,
-  REFRESH_TOKEN_KEY,
+  storedRefreshRecord,
+  storedRefreshToken,
   submitLogin,
   test,
   welcome,
@@ -35,15 +35,6 @@ const RELEASE: SurveyInput = {
   name: "Release day",
   questions: [{ text: "Which day suits the next release?", choices: ["Tuesday", "Wednesday"] }],
 };
-
-/** The refresh token the client keeps in localStorage (in a small JSON record beside its renewal time). */
-async function storedRefreshToken(page: Page): Promise<string | null> {
-  const stored = await page.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY);
-  if (stored === null) return null;
-  const record = JSON.parse(stored) as { refresh_token?: unknown };
-  if (typeof record.refresh_token !== "string") throw new Error(`no refresh_token in the stored ${stored}`);
-  return record.refresh_token;
-}
 
 /** The same JWT claiming the admin role: its signature no longer matches. */
 function withAdminRole(authorization: string | undefined): string {
@@ -90,10 +81,13 @@ test("guarded routes, register, surveys with the Bearer token, reload, silent re
     expect((await tokenLogin).status()).toBe(200);
     await expect(page).toHaveURL(`${vueApp}/surveys/new`);
     await expect(page.getByRole("heading", { level: 1, name: "Create a survey" })).toBeVisible();
-    // Only the refresh token is stored; the access token (a JWT: three dot-separated base64url parts) stays in memory.
+    // Only the refresh token is stored (in IndexedDB); the access token (a JWT: three dot-separated base64url parts) stays in memory.
+    const record = await storedRefreshRecord(page);
+    expect(Object.keys(record ?? {}).sort()).toEqual(["fresh_until", "refresh_token"]);
     const storage = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } }));
-    expect(Object.keys((JSON.parse(storage) as { local: object }).local)).toEqual([REFRESH_TOKEN_KEY]);
+    expect(Object.keys((JSON.parse(storage) as { local: object }).local)).toEqual([]);
     expect(storage).not.toMatch(/eyJ[\w-]*\.[\w-]+\.[\w-]+/);
+    expect(JSON.stringify(record)).not.toMatch(/eyJ[\w-]*\.[\w-]+\.[\w-]+/);
   });
 
   await test.step("the home page welcomes the user by name", async () => {

@@ -10,8 +10,43 @@ import { buildExample, serveExample } from "./examples.ts";
 import { test as base, expect } from "./fixtures.ts";
 import { freePort, startServers } from "./latchkey.ts";
 
-/** Where the app keeps the refresh token (the client's `storageKey` + ":refresh_token"). */
+/**
+ * Where the app keeps the refresh token: the IndexedDB database named by the client's
+ * `storageKey` + ":refresh_token", object store "tokens", key "refresh_token".
+ */
 export const REFRESH_TOKEN_KEY = "latchkey-surveys:refresh_token";
+
+/** The record the client keeps in IndexedDB ({ refresh_token, fresh_until }), or null when there is none. */
+export function storedRefreshRecord(page: Page): Promise<{ refresh_token: string; fresh_until: number } | null> {
+  return page.evaluate(
+    (name) =>
+      new Promise<{ refresh_token: string; fresh_until: number } | null>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        // No such database yet: not created here (that would hide the client's own creation).
+        open.onupgradeneeded = () => open.transaction?.abort();
+        open.onerror = () => (open.error?.name === "AbortError" ? resolve(null) : reject(open.error));
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains("tokens")) {
+            db.close();
+            return resolve(null);
+          }
+          const get = db.transaction("tokens", "readonly").objectStore("tokens").get("refresh_token");
+          get.onsuccess = () => {
+            db.close();
+            resolve((get.result as { refresh_token: string; fresh_until: number } | undefined) ?? null);
+          };
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    REFRESH_TOKEN_KEY,
+  );
+}
+
+/** The refresh token the client keeps, or null. */
+export async function storedRefreshToken(page: Page): Promise<string | null> {
+  return (await storedRefreshRecord(page))?.refresh_token ?? null;
+}
 
 interface VueFixtures {
   /** The app's port, chosen before latchkey starts so that it can be an allowed origin. */

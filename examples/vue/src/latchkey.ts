@@ -5,7 +5,7 @@ let client: LatchkeyClient | null = null;
 
 /**
  * Token mode: latchkey answers a login with a short-lived access token (kept in this
- * tab's memory only) and a refresh token (in localStorage, so a reload and the other
+ * tab's memory only) and a refresh token (in IndexedDB, so a reload and the other
  * tabs of this app stay logged in). The client renews the access token before it
  * expires, one refresh for all tabs at a time.
  */
