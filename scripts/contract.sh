@@ -26,13 +26,10 @@ if [ ! -x "$bin" ]; then
   exit 1
 fi
 
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/schemathesis-$SCHEMATHESIS_VERSION"
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  echo "==> installing schemathesis $SCHEMATHESIS_VERSION into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
+# shellcheck source=scripts/python_tool.sh
+. scripts/python_tool.sh
+python_tool schemathesis "$SCHEMATHESIS_VERSION" schemathesis
+schemathesis="$tool_bin/schemathesis"
 
 work=$(mktemp -d)
 server_pid=
@@ -94,7 +91,7 @@ report="$target_dir/contract"
 mkdir -p "$report"
 echo "==> schemathesis $SCHEMATHESIS_VERSION: seed $SEED, fuzzing and stateful for ${MAX_TIME}s"
 status=0
-SCHEMATHESIS_HOOKS=scripts.contract_hooks PYTHONPATH=. "$venv/bin/schemathesis" --config-file scripts/contract.toml \
+SCHEMATHESIS_HOOKS=scripts.contract_hooks PYTHONPATH=. "$schemathesis" --config-file scripts/contract.toml \
   run "$base/api/openapi.json" \
   --url "$base" \
   --phases "${CONTRACT_PHASES:-examples,coverage,fuzzing,stateful}" \

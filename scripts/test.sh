@@ -62,28 +62,29 @@ finish() {
 }
 trap 'for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 
-install() { (cd "$1" && { [ -d node_modules ] || npm ci --no-audit --no-fund; }); }
+# npm ci where a package folder has no node_modules yet.
+npm_install() { (cd "$1" && { [ -d node_modules ] || npm ci --no-audit --no-fund; }); }
 web_app() { cd web && npm run typecheck && npm run lint && npm test; }
 client_and_examples() {
   # `npm pack` builds dist/, which the Angular example uses; the others compile the sources.
   (cd clients/js && npm run check:generated && npm run typecheck && npm test && npm pack --dry-run) || return 1
   for example in examples/oidc-spa examples/vue examples/angular; do
-    install "$example" && (cd "$example" && npm run build) || return 1
+    npm_install "$example" && (cd "$example" && npm run build) || return 1
   done
 }
 
 # Installed first: cargo's build script also builds the web app.
-install web
-install clients/js
+npm_install web
+npm_install clients/js
 step "In the background: the web app, the client package and the example apps, the book"
 in_background web-app web_app
 in_background client-and-examples client_and_examples
 in_background book bash scripts/docs.sh
 
 step "Upstream identity providers for the federation tests (tests/upstream): install, smoke-test"
-(cd tests/upstream && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
+npm_install tests/upstream && (cd tests/upstream && npm test)
 step "Relying party of the OpenID Provider tests (tests/rp, openid-client): install"
-(cd tests/rp && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
+npm_install tests/rp
 
 step "Rust tests (integration suite on SQLite)"
 LATCHKEY_TEST_BACKEND=sqlite cargo test --release --all-targets
@@ -113,5 +114,5 @@ step "Browser journeys (Playwright + Chromium)"
 if [ ! -x /usr/bin/chromium ] && [ "${CI:-}" != "true" ]; then
   echo "SKIPPED: /usr/bin/chromium not found (apt-get install chromium); browser journeys not run"
 else
-  (cd e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCHKEY_BIN="$target_dir/release/latchkey" npm test)
+  npm_install e2e && (cd e2e && LATCHKEY_BIN="$target_dir/release/latchkey" npm test)
 fi

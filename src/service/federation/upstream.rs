@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use url::{Host, Url};
+use url::{Host, Position, Url};
 
 use crate::config::provider_url_problem;
 
@@ -140,27 +140,17 @@ impl Upstream {
     ) -> Result<(StatusCode, Vec<u8>)> {
         let host = url.host().ok_or_else(|| UpstreamError::Refused("the URL names no host".into()))?;
         let port = url.port_or_known_default().unwrap_or(443);
-        let address = match &host {
-            Host::Domain(name) => format!("{name}:{port}"),
-            Host::Ipv4(ip) => format!("{ip}:{port}"),
-            Host::Ipv6(ip) => format!("[{ip}]:{port}"),
-        };
+        // The URL's own spelling of the host (an IPv6 address in brackets) is what both
+        // the socket address and the Host header want.
+        let address = format!("{}:{port}", &url[Position::BeforeHost..Position::AfterHost]);
         let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&address))
             .await
             .map_err(|_| unreachable(format!("connecting took longer than {:?}", self.connect_timeout)))?
             .map_err(|e| unreachable(format!("connecting: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let path = match url.query() {
-            Some(query) => format!("{}?{query}", url.path()),
-            None => url.path().to_string(),
-        };
-        let authority = match url.port() {
-            Some(port) => format!("{}:{port}", host_in_url(&host)),
-            None => host_in_url(&host),
-        };
         let request = request
-            .uri(path)
-            .header(HOST, authority)
+            .uri(&url[Position::BeforePath..Position::AfterQuery])
+            .header(HOST, &url[Position::BeforeHost..Position::AfterPort])
             .header(USER_AGENT, concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(body))
             .map_err(|e| UpstreamError::Refused(format!("request: {e}")))?;
@@ -205,15 +195,6 @@ where
 
 fn unreachable(why: String) -> UpstreamError {
     UpstreamError::Unreachable(why)
-}
-
-/// The host as a URL writes it (IPv6 in brackets), for the `Host` header.
-fn host_in_url(host: &Host<&str>) -> String {
-    match host {
-        Host::Domain(name) => name.to_string(),
-        Host::Ipv4(ip) => ip.to_string(),
-        Host::Ipv6(ip) => format!("[{ip}]"),
-    }
 }
 
 fn allowed(url: &str) -> Result<Url> {
